@@ -1,0 +1,66 @@
+// Package journal reads the kubelet's entries from systemd journal files.
+//
+// The Reader interface keeps everything else compilable and testable without
+// cgo; the sd_journal implementation (go-systemd's sdjournal, which dlopens
+// libsystemd.so.0 at run time) lives behind the cgo build constraint.
+package journal
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Entry is one journal entry: only what the classifier needs.
+type Entry struct {
+	Realtime time.Time // __REALTIME_TIMESTAMP
+	Message  string    // MESSAGE, capped at MaxMessage bytes
+}
+
+// MaxMessage caps one MESSAGE; longer values are cut (a kubelet line that
+// long is a dump, not a diagnosis).
+const MaxMessage = 64 << 10
+
+// Match selects the kubelet's entries. An entry matches when its
+// _SYSTEMD_UNIT is one of Units, or its SYSLOG_IDENTIFIER one of
+// Identifiers, or it is systemd's own entry about one of Units
+// (UNIT=<unit> with _PID=1: "Main process exited", "Scheduled restart job").
+type Match struct {
+	Units       []string // default: kubelet.service
+	Identifiers []string // default: kubelet
+}
+
+// DefaultMatch is the match for a kubelet run by systemd as kubelet.service.
+var DefaultMatch = Match{Units: []string{"kubelet.service"}, Identifiers: []string{"kubelet"}}
+
+// Query says where to start reading.
+type Query struct {
+	// Cursor resumes after the entry it names. When the entry is gone (the
+	// file was rotated away) reading starts at the nearest later entry; an
+	// invalid cursor is an error wrapping ErrBadCursor.
+	Cursor string
+	// Since is used when Cursor is empty: the first entry read is the first
+	// at or after Since.
+	Since time.Time
+	// Limit stops after this many entries (0: no limit); the returned cursor
+	// then names the last entry read, so the next Read resumes there.
+	Limit int
+}
+
+// Reader reads matching entries in time order.
+type Reader interface {
+	// Read calls fn for each matching entry of q, in order, until the end of
+	// the journal, q.Limit, ctx is done or fn returns an error. It returns the
+	// cursor of the last entry passed to fn (q.Cursor when there was none).
+	Read(ctx context.Context, q Query, fn func(Entry) error) (cursor string, err error)
+	Close() error
+}
+
+// Errors callers tell apart. "Cannot read the journal" must never look like
+// "no kubelet lines": every failure to open or read is an error.
+var (
+	ErrNoJournal  = errors.New("no journal files")
+	ErrBadCursor  = errors.New("invalid journal cursor")
+	ErrNoLibrary  = errors.New("libsystemd.so.0 not loadable")
+	ErrUnreadable = errors.New("journal file unreadable")
+)

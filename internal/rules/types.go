@@ -1,0 +1,79 @@
+// Package rules is the registry of everything kubelet-doctor knows about the
+// kubelet's failures: the fixed category vocabulary, one NPD condition per
+// category, and the ordered rules that classify a log line. Every output (the
+// explain command, NPD conditions, docs/conditions.md) reads from here.
+package rules
+
+// Category is the fixed vocabulary shared by every output.
+type Category string
+
+// The categories. None is a benign or unrecognised line.
+const (
+	Certificate           Category = "certificate"
+	CATrust               Category = "ca-trust"
+	Bootstrap             Category = "bootstrap"
+	Authorization         Category = "authorization"
+	Registration          Category = "registration"
+	APIServerConnectivity Category = "apiserver-connectivity"
+	KubeletConfig         Category = "kubelet-config"
+	Runtime               Category = "runtime"
+	Resources             Category = "resources"
+	DNS                   Category = "dns"
+	None                  Category = "none"
+)
+
+// Categories lists the problem categories in a stable order (None excluded).
+var Categories = []Category{
+	Certificate, CATrust, Bootstrap, Authorization, Registration,
+	APIServerConnectivity, KubeletConfig, Runtime, Resources, DNS,
+}
+
+// Condition is one NPD NodeCondition (NPD polarity: True is a problem).
+type Condition struct {
+	Type           string   // e.g. KubeletCertificateProblem
+	Category       Category // "" for KubeletStartupProblem, which is not a line category
+	ProblemReason  string   // reason when True, e.g. KubeletCertificateFailing
+	HealthyReason  string   // default reason (False, and Unknown in NPD)
+	HealthyMessage string   // default message when False
+	EventReason    string   // reason of the temporary rule's Event for new failures
+	Description    string   // one line for docs/conditions.md
+}
+
+// Verdict is the classification of one log line.
+type Verdict struct {
+	Category  Category // None for a benign or unrecognised line
+	Condition string   // condition type for Category, "" for None
+	Rule      string   // id of the rule that decided, "" for None
+	// Label is the short specific cause, stable across occurrences and fit
+	// for the front of a condition message: "x509 unknown authority".
+	Label string
+	// Cause is the root-cause excerpt taken from the line (secrets redacted):
+	// "POST https://10.0.0.1:6443/api/v1/nodes".
+	Cause string
+	Hint  string // one-line operator hint
+	// Fatal is true for an error the kubelet exits on ("command failed",
+	// F-level lines, "Error: failed to run Kubelet"): evidence for
+	// KubeletStartupProblem as well as for Category.
+	Fatal bool
+	// BootTransient is true for errors that are normal in the first minutes
+	// after a kubelet start and count only when they persist past a grace.
+	BootTransient bool
+	// Recovers lists the categories this line proves healthy again
+	// ("Successfully registered node", a rotation that succeeded, ...).
+	Recovers []Category
+	// Lifecycle marks kubelet process lifecycle lines (systemd's own entries
+	// about the unit and the kubelet's start banner).
+	Lifecycle Lifecycle
+}
+
+// Lifecycle is a kubelet process event seen in the journal.
+type Lifecycle uint8
+
+// Kubelet process events.
+const (
+	LifecycleNone    Lifecycle = iota
+	LifecycleStarted           // kubelet started ("Kubelet version", systemd "Started ...")
+	LifecycleExited            // main process exited with failure ("Main process exited, code=exited, status=1/FAILURE", "Failed with result")
+	LifecycleRestart           // systemd scheduled a restart ("Scheduled restart job, restart counter is at N")
+	LifecycleStopped           // stopped on purpose ("Stopped ...", "Deactivated successfully")
+)
