@@ -11,7 +11,7 @@ type Format uint8
 const (
 	FormatNone       Format = iota // no klog header or JSON: raw text
 	FormatText                     // klog text header, printf-style message
-	FormatStructured               // klog text header, quoted message + key/values
+	FormatStructured               // quoted message + key/values, after a klog text header (or alone: Severity 0)
 	FormatJSON                     // --logging-format=json
 )
 
@@ -29,7 +29,8 @@ type Line struct {
 	Source   string // "file.go:123" from the header or JSON caller, "" if none
 	// Msg is the message: for structured and JSON lines the unquoted msg, for
 	// printf-style lines the whole text after the header (which then holds
-	// the error too, after ": ").
+	// the error too, after ": "), for other lines the trimmed text after a
+	// recognised journalctl/syslog prefix.
 	Msg string
 	// Err is the value of the err key (structured/JSON), unescaped; "" if none.
 	Err string
