@@ -43,7 +43,7 @@ type Condition struct {
 type Verdict struct {
 	Category  Category // None for a benign or unrecognised line
 	Condition string   // condition type for Category, "" for None
-	Rule      string   // id of the rule that decided, "" for None
+	Rule      string   // id of the rule that decided; "" for None, except recovery and lifecycle markers
 	// Label is the short specific cause, stable across occurrences and fit
 	// for the front of a condition message: "x509 unknown authority".
 	Label string
