@@ -1,0 +1,445 @@
+package logs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/npd"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+)
+
+// The decision logic is tested with a table classifier so that these tests
+// say what the evidence does with verdicts, whatever the registry's rules
+// are; the registry has its own tests, and the end-to-end suites run both.
+var verdicts = map[string]rules.Verdict{
+	"register-x509": {Category: rules.CATrust, Condition: "KubeletCATrustProblem", Rule: "register-node",
+		Label: "x509 unknown authority", Cause: "POST https://10.0.0.1:6443/api/v1/nodes", Hint: "compare CAs"},
+	"lease-refused": {Category: rules.APIServerConnectivity, Condition: "KubeletAPIServerUnreachable", Rule: "lease",
+		Label: "apiserver connection refused", Cause: "GET https://10.0.0.1:6443/apis/coordination.k8s.io/v1/leases", BootTransient: true},
+	"node-not-found": {Category: rules.Registration, Condition: "KubeletRegistrationProblem", Rule: "node-not-found",
+		Label: "node not registered", Cause: `node "w1" not found`, BootTransient: true},
+	"registered": {Category: rules.None, Recovers: []rules.Category{rules.Registration, rules.CATrust, rules.APIServerConnectivity}},
+	"config-missing": {Category: rules.KubeletConfig, Condition: "KubeletConfigProblem", Rule: "config-file",
+		Label: "kubelet config file missing", Cause: "/var/lib/kubelet/config.yaml", Fatal: true},
+	"lenient": {Category: rules.KubeletConfig, Condition: "KubeletConfigProblem", Rule: "lenient-decoding",
+		Label: "unknown config field", Cause: `unknown field "cgroupDrivr"`},
+	"exited":  {Category: rules.None, Lifecycle: rules.LifecycleExited},
+	"started": {Category: rules.None, Lifecycle: rules.LifecycleStarted},
+	"stopped": {Category: rules.None, Lifecycle: rules.LifecycleStopped},
+}
+
+type tableClassifier struct{ calls atomic.Int64 }
+
+func (c *tableClassifier) Classify(line string) rules.Verdict {
+	c.calls.Add(1)
+	key, _, _ := strings.Cut(line, " ")
+	if v, ok := verdicts[key]; ok {
+		return v
+	}
+	return rules.Verdict{Category: rules.None}
+}
+
+var (
+	t0      = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	window  = Window{Span: 10 * time.Minute, BootGrace: 5 * time.Minute}
+	caTrust = rules.Condition{Type: "KubeletCATrustProblem", Category: rules.CATrust, HealthyMessage: "CA trusted"}
+	regCond = rules.Condition{Type: "KubeletRegistrationProblem", Category: rules.Registration, HealthyMessage: "registered"}
+	apiCond = rules.Condition{Type: "KubeletAPIServerUnreachable", Category: rules.APIServerConnectivity, HealthyMessage: "reachable"}
+	startup = rules.Condition{Type: "KubeletStartupProblem", HealthyMessage: "kubelet running"}
+	cfgCond = rules.Condition{Type: "KubeletConfigProblem", Category: rules.KubeletConfig, HealthyMessage: "config ok"}
+)
+
+type line struct {
+	at  time.Duration // after t0
+	msg string
+}
+
+func fold(lines ...line) *Evidence {
+	e := &Evidence{}
+	c := &tableClassifier{}
+	for _, l := range lines {
+		e.Observe(t0.Add(l.at), l.msg, c.Classify(l.msg), window)
+	}
+	return e
+}
+
+func repeat(msg string, from, every time.Duration, n int) []line {
+	var out []line
+	for i := 0; i < n; i++ {
+		out = append(out, line{from + time.Duration(i)*every, msg})
+	}
+	return out
+}
+
+func TestDecideCategoryConditions(t *testing.T) {
+	tests := []struct {
+		name    string
+		lines   []line
+		cond    rules.Condition
+		now     time.Duration
+		want    npd.Status
+		message string
+	}{
+		{"no evidence is healthy", nil, caTrust, time.Minute, npd.OK, "CA trusted"},
+		{"one x509 failure is enough", []line{{0, "register-x509"}}, caTrust, time.Minute, npd.NonOK,
+			"x509 unknown authority: POST https://10.0.0.1:6443/api/v1/nodes (1 in 10m)"},
+		{"count is bucketed so the message is stable", repeat("register-x509", 0, 10*time.Second, 7), caTrust, 2 * time.Minute, npd.NonOK,
+			"x509 unknown authority: POST https://10.0.0.1:6443/api/v1/nodes (3+ in 10m)"},
+		{"failures age out of the window", []line{{0, "register-x509"}}, caTrust, 12 * time.Minute, npd.OK, "CA trusted"},
+		{"a recovery marker clears earlier failures", []line{{0, "register-x509"}, {time.Minute, "registered"}}, caTrust, 2 * time.Minute, npd.OK, "CA trusted"},
+		{"failures after a recovery count again", []line{{0, "register-x509"}, {time.Minute, "registered"}, {2 * time.Minute, "register-x509"}},
+			caTrust, 3 * time.Minute, npd.NonOK, "x509 unknown authority: POST https://10.0.0.1:6443/api/v1/nodes (1 in 10m)"},
+		{"registration needs three failures", repeat("node-not-found", 0, time.Second, 2), regCond, time.Minute, npd.OK, "registered"},
+		{"three registration failures are a problem", repeat("node-not-found", 0, time.Second, 3), regCond, time.Minute, npd.NonOK,
+			`node not registered: node "w1" not found (3+ in 10m)`},
+		{"boot-transient errors inside the grace are held",
+			append([]line{{0, "started"}}, repeat("node-not-found", time.Second, 10*time.Second, 20)...), regCond, 4 * time.Minute, npd.OK, "registered"},
+		{"boot-transient errors that outlast the grace count",
+			append([]line{{0, "started"}}, repeat("node-not-found", time.Second, 10*time.Second, 40)...), regCond, 7 * time.Minute, npd.NonOK,
+			`node not registered: node "w1" not found (10+ in 10m)`},
+		{"boot-transient errors with no start in view count", repeat("lease-refused", 0, time.Second, 3), apiCond, time.Minute, npd.NonOK,
+			"apiserver connection refused: GET https://10.0.0.1:6443/apis/coordin (3+ in 10m)"},
+		{"another category's failures do not leak", []line{{0, "register-x509"}}, regCond, time.Minute, npd.OK, "registered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := fold(tt.lines...)
+			now := t0.Add(tt.now)
+			e.Prune(now, window)
+			r := Decide(e, tt.cond, now, window, npd.MaxMessage)
+			if r.Status != tt.want || r.Message != tt.message {
+				t.Errorf("Decide = %v %q, want %v %q", r.Status, r.Message, tt.want, tt.message)
+			}
+			if len(r.Message) > npd.MaxMessage {
+				t.Errorf("message is %d bytes, over %d", len(r.Message), npd.MaxMessage)
+			}
+		})
+	}
+}
+
+func TestDecideOncePerStartAndFatalCauses(t *testing.T) {
+	crash := func(at time.Duration) []line {
+		return []line{{at, "started"}, {at + time.Second, "config-missing"}, {at + time.Second, "exited"}}
+	}
+	var loop []line
+	for i := 0; i < 4; i++ {
+		loop = append(loop, crash(time.Duration(i)*11*time.Second)...)
+	}
+	tests := []struct {
+		name    string
+		lines   []line
+		now     time.Duration
+		want    npd.Status
+		message string
+	}{
+		{"a once-per-start finding holds past the window", []line{{0, "lenient"}, {time.Second, "started"}}, time.Hour, npd.NonOK,
+			`unknown config field: unknown field "cgroupDrivr" (since kubelet start)`},
+		{"a new start without the finding clears it", []line{{0, "lenient"}, {time.Second, "started"}, {20 * time.Minute, "started"}},
+			21 * time.Minute, npd.OK, "config ok"},
+		{"a fatal error holds while the crash loop goes on", loop, 50 * time.Second, npd.NonOK,
+			"kubelet config file missing: /var/lib/kubelet/config.yaml (3+ in 10m)"},
+		{"a fatal error holds just after a new start", append(loop, line{45 * time.Second, "started"}), 50 * time.Second, npd.NonOK,
+			"kubelet config file missing: /var/lib/kubelet/config.yaml (3+ in 10m)"},
+		{"a start that stays up clears a fatal error", append(loop, line{45 * time.Second, "started"}), 80 * time.Second, npd.OK, "config ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := fold(tt.lines...)
+			now := t0.Add(tt.now)
+			e.Prune(now, window)
+			r := Decide(e, cfgCond, now, window, npd.MaxMessage)
+			if r.Status != tt.want || r.Message != tt.message {
+				t.Errorf("Decide = %v %q, want %v %q", r.Status, r.Message, tt.want, tt.message)
+			}
+		})
+	}
+}
+
+func TestDecideStartup(t *testing.T) {
+	crash := func(at time.Duration) []line {
+		return []line{{at, "started"}, {at + time.Second, "config-missing"}, {at + time.Second, "exited"}}
+	}
+	var loop []line
+	for i := 0; i < 4; i++ {
+		loop = append(loop, crash(time.Duration(i)*11*time.Second)...)
+	}
+	tests := []struct {
+		name    string
+		lines   []line
+		now     time.Duration
+		want    npd.Status
+		message string
+	}{
+		{"a kubelet that stays up is healthy", []line{{0, "started"}}, time.Minute, npd.OK, "kubelet running"},
+		{"a crash loop names the fatal error", loop, time.Minute, npd.NonOK,
+			"crash-loop, 3+ restarts in 10m: kubelet config file missing: /var/lib/kubelet/co"},
+		{"a crash loop right after a new start is still a crash loop", append(loop, line{45 * time.Second, "started"}), 50 * time.Second, npd.NonOK,
+			"crash-loop, 3+ restarts in 10m: kubelet config file missing: /var/lib/kubelet/co"},
+		{"a start that stays up ends the crash loop", append(loop, line{45 * time.Second, "started"}), 2 * time.Minute, npd.OK, "kubelet running"},
+		{"an exit not followed by a start is not running", crash(0), time.Minute, npd.NonOK,
+			"kubelet not running, exited: kubelet config file missing: /var/lib/kubelet/confi"},
+		{"a deliberate stop is not running", []line{{0, "started"}, {time.Minute, "stopped"}}, 2 * time.Minute, npd.NonOK, "kubelet not running, stopped"},
+		{"fatal errors count as crashes without systemd", repeat("config-missing", 0, 10*time.Second, 3), 40 * time.Second, npd.NonOK,
+			"crash-loop, 3+ restarts in 10m: kubelet config file missing: /var/lib/kubelet/co"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := fold(tt.lines...)
+			now := t0.Add(tt.now)
+			e.Prune(now, window)
+			r := Decide(e, startup, now, window, npd.MaxMessage)
+			if r.Status != tt.want || r.Message != tt.message {
+				t.Errorf("Decide = %v %q, want %v %q", r.Status, r.Message, tt.want, tt.message)
+			}
+		})
+	}
+}
+
+func TestComposeFitsAndKeepsTheLabelFirst(t *testing.T) {
+	long := "POST https://very-long-load-balancer-name.example.internal:6443/api/v1/nodes/worker-with-a-long-name"
+	got := compose("x509 unknown authority", long, "10+ in 10m", 80)
+	if len(got) > 80 {
+		t.Fatalf("compose = %q (%d bytes), over 80", got, len(got))
+	}
+	if !strings.HasPrefix(got, "x509 unknown authority: POST https://") || !strings.HasSuffix(got, "(10+ in 10m)") {
+		t.Errorf("compose = %q: label first, count last", got)
+	}
+}
+
+func TestAlertOncePerEpisode(t *testing.T) {
+	st := &State{}
+	c := &tableClassifier{}
+	at := t0
+	observe := func(msg string) {
+		at = at.Add(10 * time.Second)
+		st.Evidence.Observe(at, msg, c.Classify(msg), window)
+	}
+	alert := func() npd.Status { return Alert(st, caTrust, at, window, 80).Status }
+
+	observe("register-x509")
+	if got := alert(); got != npd.NonOK {
+		t.Fatalf("first failure: alert = %v, want NonOK", got)
+	}
+	observe("register-x509")
+	if got := alert(); got != npd.OK {
+		t.Fatalf("same episode again: alert = %v, want OK", got)
+	}
+	observe("registered")
+	if got := alert(); got != npd.OK {
+		t.Fatalf("after recovery: alert = %v, want OK", got)
+	}
+	observe("register-x509")
+	if got := alert(); got != npd.NonOK {
+		t.Fatalf("new episode after recovery: alert = %v, want NonOK", got)
+	}
+}
+
+// memSource serves one in-memory journal to every invocation.
+type memSource struct {
+	mem *journal.Memory
+	err error
+}
+
+func (s memSource) Open() (journal.Reader, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	return nopClose{s.mem}, nil
+}
+func (s memSource) Key() string { return "memory" }
+
+type nopClose struct{ *journal.Memory }
+
+func (nopClose) Close() error { return nil }
+
+func newScanner(t *testing.T, src Source, c Classifier, now *time.Time) *Scanner {
+	t.Helper()
+	log := logrus.New()
+	log.SetOutput(testWriter{t})
+	return &Scanner{Source: src, Classifier: c, StateDir: t.TempDir(), Window: window,
+		Now: func() time.Time { return *now }, ReuseWithin: 2 * time.Second, Log: log}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func entries(from time.Time, msgs ...string) []journal.Entry {
+	var out []journal.Entry
+	for i, m := range msgs {
+		out = append(out, journal.Entry{Realtime: from.Add(time.Duration(i) * time.Second), Message: m})
+	}
+	return out
+}
+
+func check(t *testing.T, s *Scanner, cond rules.Condition) Result {
+	t.Helper()
+	var r Result
+	err := s.Update(context.Background(), func(st *State, now time.Time) error {
+		r = Decide(&st.Evidence, cond, now, s.Window, 80)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	return r
+}
+
+func TestScannerReadsOnlyNewEntries(t *testing.T) {
+	mem := journal.NewMemory(entries(t0, "started", "noise", "register-x509")...)
+	c := &tableClassifier{}
+	now := t0.Add(time.Minute)
+	s := newScanner(t, memSource{mem: mem}, c, &now)
+
+	if r := check(t, s, caTrust); r.Status != npd.NonOK {
+		t.Fatalf("first run: %v %q, want NonOK", r.Status, r.Message)
+	}
+	if got := c.calls.Load(); got != 3 {
+		t.Fatalf("first run classified %d entries, want 3", got)
+	}
+	mem.Append(entries(t0.Add(2*time.Minute), "registered")...)
+	now = t0.Add(3 * time.Minute)
+	if r := check(t, s, caTrust); r.Status != npd.OK {
+		t.Fatalf("after recovery: %v %q, want OK", r.Status, r.Message)
+	}
+	if got := c.calls.Load(); got != 4 {
+		t.Errorf("second run classified %d entries in all, want 4 (only the new one)", got)
+	}
+}
+
+func TestScannerReusesAFreshState(t *testing.T) {
+	mem := journal.NewMemory(entries(t0, "register-x509")...)
+	c := &tableClassifier{}
+	now := t0.Add(time.Minute)
+	s := newScanner(t, memSource{mem: mem}, c, &now)
+	check(t, s, caTrust)
+	mem.Append(entries(t0.Add(61*time.Second), "registered")...)
+	now = now.Add(time.Second) // within ReuseWithin: the journal is not opened
+	if r := check(t, s, caTrust); r.Status != npd.NonOK {
+		t.Fatalf("within reuse: %v, want the state's NonOK", r.Status)
+	}
+	now = now.Add(2 * time.Second)
+	if r := check(t, s, caTrust); r.Status != npd.OK {
+		t.Fatalf("after reuse: %v, want OK from the new entry", r.Status)
+	}
+}
+
+func TestScannerRebuildsBadState(t *testing.T) {
+	tests := []struct {
+		name  string
+		state string
+	}{
+		{"corrupt json", "{not json"},
+		{"other version", `{"version": 99, "cursor": "memory;i=0;t=0"}`},
+		{"empty file", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := journal.NewMemory(entries(t0, "register-x509")...)
+			now := t0.Add(time.Minute)
+			s := newScanner(t, memSource{mem: mem}, &tableClassifier{}, &now)
+			if err := os.WriteFile(filepath.Join(s.StateDir, stateFile), []byte(tt.state), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if r := check(t, s, caTrust); r.Status != npd.NonOK {
+				t.Fatalf("got %v %q, want NonOK from a window scan", r.Status, r.Message)
+			}
+			if st, why := loadState(s.StateDir); st == nil {
+				t.Fatalf("state not rewritten: %s", why)
+			}
+		})
+	}
+}
+
+func TestScannerRebuildsAfterABadCursor(t *testing.T) {
+	mem := journal.NewMemory(entries(t0, "register-x509")...)
+	now := t0.Add(time.Minute)
+	s := newScanner(t, memSource{mem: mem}, &tableClassifier{}, &now)
+	check(t, s, caTrust)
+	st, _ := loadState(s.StateDir)
+	st.Cursor = "garbage"
+	if err := saveState(s.StateDir, st); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(5 * time.Second)
+	if r := check(t, s, caTrust); r.Status != npd.NonOK || r.Count != 1 {
+		t.Fatalf("got %v count %d, want NonOK from one rebuilt failure", r.Status, r.Count)
+	}
+}
+
+func TestScannerUnreadableJournalIsAnError(t *testing.T) {
+	now := t0
+	s := newScanner(t, memSource{err: journal.ErrUnreadable}, &tableClassifier{}, &now)
+	err := s.Update(context.Background(), func(*State, time.Time) error {
+		t.Error("decided on evidence from a journal that could not be read")
+		return nil
+	})
+	if !errors.Is(err, journal.ErrUnreadable) {
+		t.Fatalf("Update error = %v, want ErrUnreadable", err)
+	}
+}
+
+func TestScannerDeadlineKeepsProgress(t *testing.T) {
+	mem := journal.NewMemory(entries(t0, "register-x509", "noise", "noise")...)
+	now := t0.Add(time.Minute)
+	s := newScanner(t, memSource{mem: mem}, &tableClassifier{}, &now)
+	s.MaxEntries = 2
+	var r Result
+	err := s.Update(context.Background(), func(st *State, now time.Time) error {
+		r = Decide(&st.Evidence, caTrust, now, s.Window, 80)
+		return nil
+	})
+	if !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("error = %v, want ErrIncomplete", err)
+	}
+	if r.Status != npd.NonOK {
+		t.Errorf("partial verdict %v, want what it knows (NonOK)", r.Status)
+	}
+	now = now.Add(5 * time.Second)
+	if err := s.Update(context.Background(), func(*State, time.Time) error { return nil }); err != nil {
+		t.Fatalf("second run resumes and completes: %v", err)
+	}
+}
+
+func TestConcurrentInvocationsReadEachEntryOnce(t *testing.T) {
+	var msgs []string
+	for i := 0; i < 200; i++ {
+		msgs = append(msgs, "noise")
+	}
+	mem := journal.NewMemory(entries(t0, msgs...)...)
+	c := &tableClassifier{}
+	now := t0.Add(5 * time.Minute)
+	s := newScanner(t, memSource{mem: mem}, c, &now)
+	var wg sync.WaitGroup
+	for i := 0; i < 11; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := *s
+			if err := sc.Update(context.Background(), func(*State, time.Time) error { return nil }); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := c.calls.Load(); got != 200 {
+		t.Errorf("eleven invocations classified %d entries, want each of 200 once", got)
+	}
+	left, _ := filepath.Glob(filepath.Join(s.StateDir, ".state-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary state files left behind: %v", left)
+	}
+}
