@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -135,7 +136,7 @@ func (f *pluginFlags) scanner(log logrus.FieldLogger) *logs.Scanner {
 	}
 	return &logs.Scanner{
 		Source:      logs.JournalSource{Dirs: journal.Dirs(root, f.journalDirs), Match: match},
-		Classifier:  rules.New(),
+		Classifier:  func() logs.Classifier { return rules.New() },
 		StateDir:    stateDir,
 		Window:      logs.Window{Span: f.window, BootGrace: f.bootGrace},
 		Now:         clock,
@@ -201,16 +202,25 @@ func runPlugin(name string, args []string, stdout, stderr io.Writer, decide deci
 	return emit(stdout, npd.Result{Status: res.Status, Message: res.Message}, f.maxOutput)
 }
 
-// unknownMessage puts the fact an operator acts on first.
+// unknownMessage puts the fact an operator acts on first: the line is cut
+// at 80 bytes, and the paths that follow are the least of it.
 func unknownMessage(err error) string {
+	var why string
 	switch {
 	case errors.Is(err, journal.ErrNoLibrary):
-		return "cannot read journal: libsystemd.so.0 missing: " + err.Error()
+		why = "cannot read journal: libsystemd.so.0 not loadable"
+	case errors.Is(err, journal.ErrNoJournal):
+		why = "cannot read journal: no journal files"
+	case errors.Is(err, fs.ErrPermission):
+		why = "cannot read journal: permission denied"
+	case errors.Is(err, journal.ErrUnreadable):
+		why = "cannot read journal: file damaged or unreadable"
 	case errors.Is(err, context.DeadlineExceeded):
-		return "deadline reached: " + err.Error()
+		why = "deadline reached"
 	default:
 		return "cannot tell: " + err.Error()
 	}
+	return why + " (" + err.Error() + ")"
 }
 
 func emit(w io.Writer, r npd.Result, max int) int {

@@ -20,7 +20,10 @@ const maxCause = 100
 type compiled struct {
 	*Rule
 	index int // position in the registry: its bit in a ruleSet
-	re    *regexp.Regexp
+	// re is compiled on the rule's first literal hit: an NPD plugin run
+	// classifies a handful of new entries and needs a few of the rules'
+	// regexps, so compiling all at start would dominate its cost.
+	re func() *regexp.Regexp
 	// plain is true when the pattern is the literal itself and captures
 	// nothing: strings.Index gives the match and the regexp never runs.
 	plain bool
@@ -79,10 +82,9 @@ func compile(table []Rule) (*Classifier, error) {
 	var indexed, info []*compiled
 	for i := range table {
 		r := &table[i]
-		re, err := regexp.Compile(r.Pattern)
-		if err != nil {
-			return nil, fmt.Errorf("compile rule %q: %w", r.ID, err)
-		}
+		// TestRuleFields compiles every pattern, so MustCompile
+		// cannot fail on a registry that ships.
+		re := sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(r.Pattern) })
 		if len(r.Literal) < 4 {
 			return nil, fmt.Errorf("compile rule %q: literal %q shorter than 4 bytes", r.ID, r.Literal)
 		}
@@ -140,7 +142,7 @@ func (c *compiled) find(s string) (match, bool) {
 	if c.plain {
 		m = match{i, i + len(c.Literal), -1, -1}
 	} else {
-		loc := c.re.FindStringSubmatchIndex(s)
+		loc := c.re().FindStringSubmatchIndex(s)
 		if loc == nil {
 			return match{}, false
 		}

@@ -95,14 +95,19 @@ func keysOf(rs []*compiled) []keyed {
 const commonText = "failed to unable to error getting the server certificate container " +
 	"connection network runtime kubelet node pod status for with from in is not an of and"
 
+// tripleCounts counts byte triples by their hash: collisions only blur the
+// scores below a little, and arrays keep building the index (done at every
+// plugin start) in the tens of microseconds where maps took milliseconds.
+type tripleCounts [tableSize]int
+
 // triples counts how often each byte triple occurs in the literals and in
 // commonText: a triple many literals share, or every line has, is a poor
 // place to end a window.
-func triples(ks []keyed) map[[3]byte]int {
-	f := map[[3]byte]int{}
+func triples(ks []keyed) *tripleCounts {
+	f := new(tripleCounts)
 	add := func(s string, w int) {
 		for j := 2; j < len(s); j++ {
-			f[[3]byte{s[j-2], s[j-1], s[j]}] += w
+			f[tripleHash(s[j-2], s[j-1], s[j])] += w
 		}
 	}
 	for _, k := range ks {
@@ -116,16 +121,15 @@ func triples(ks []keyed) map[[3]byte]int {
 // and most of all the one ending it (it decides when literals are
 // compared), are the least common. "ailed to update node lease" is better
 // keyed on "node lease" than on "ailed to u", which every failure has.
-func window(lit string, m int, freq map[[3]byte]int, ends map[[3]byte]int) int {
+func window(lit string, m int, freq, ends *tripleCounts) int {
 	best, bestScore := 0, 1<<30
 	low := strings.ToLower(lit)
 	for o := 0; o+m <= len(lit) && o <= 255; o++ {
 		score := 0
 		for j := o + 2; j < o+m; j++ {
-			score += freq[[3]byte{low[j-2], low[j-1], low[j]}]
+			score += freq[tripleHash(low[j-2], low[j-1], low[j])]
 		}
-		end := [3]byte{lit[o+m-3], lit[o+m-2], lit[o+m-1]}
-		score += 8*freq[[3]byte{low[o+m-3], low[o+m-2], low[o+m-1]}] + 16*ends[end]
+		score += 8*freq[tripleHash(low[o+m-3], low[o+m-2], low[o+m-1])] + 16*ends[tripleHash(lit[o+m-3], lit[o+m-2], lit[o+m-1])]
 		if score <= bestScore {
 			best, bestScore = o, score
 		}
@@ -146,11 +150,11 @@ func newLitIndex(ks []keyed) *litIndex {
 		x.shift[i] = uint8(x.m - 2)
 	}
 	offs := make([]int, len(ks))
-	freq, ends := triples(ks), map[[3]byte]int{}
+	freq, ends := triples(ks), new(tripleCounts)
 	for i, k := range ks {
 		offs[i] = window(k.lit, x.m, freq, ends)
 		o := offs[i] + x.m
-		ends[[3]byte{k.lit[o-3], k.lit[o-2], k.lit[o-1]}]++
+		ends[tripleHash(k.lit[o-3], k.lit[o-2], k.lit[o-1])]++
 		w := k.lit[offs[i] : offs[i]+x.m]
 		for j := 2; j < x.m; j++ {
 			h := tripleHash(w[j-2], w[j-1], w[j])

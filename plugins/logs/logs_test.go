@@ -266,7 +266,7 @@ func newScanner(t *testing.T, src Source, c Classifier, now *time.Time) *Scanner
 	t.Helper()
 	log := logrus.New()
 	log.SetOutput(testWriter{t})
-	return &Scanner{Source: src, Classifier: c, StateDir: t.TempDir(), Window: window,
+	return &Scanner{Source: src, Classifier: func() Classifier { return c }, StateDir: t.TempDir(), Window: window,
 		Now: func() time.Time { return *now }, ReuseWithin: 2 * time.Second, Log: log}
 }
 

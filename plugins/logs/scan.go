@@ -55,8 +55,10 @@ var _ Classifier = (*rules.Classifier)(nil)
 
 // Scanner keeps the shared state up to date with the journal.
 type Scanner struct {
-	Source     Source
-	Classifier Classifier
+	Source Source
+	// Classifier is made only when entries are read: a run that reuses a
+	// fresh state never pays for it.
+	Classifier func() Classifier
 	StateDir   string
 	Window     Window
 	Now        func() time.Time
@@ -86,7 +88,7 @@ func (s *Scanner) Update(ctx context.Context, fn func(st *State, now time.Time) 
 
 	now := s.Now()
 	key := fmt.Sprintf("%s span=%s grace=%s", s.Source.Key(), s.Window.Span, s.Window.BootGrace)
-	st, why := loadState(s.StateDir)
+	st, raw, why := loadStateBytes(s.StateDir)
 	switch {
 	case st == nil:
 	case st.Key != key:
@@ -120,7 +122,7 @@ func (s *Scanner) Update(ctx context.Context, fn func(st *State, now time.Time) 
 	if err := fn(st, now); err != nil {
 		return err
 	}
-	if err := saveState(s.StateDir, st); err != nil {
+	if err := saveStateUnlessSame(s.StateDir, st, raw); err != nil {
 		return err
 	}
 	return scanErr
@@ -138,9 +140,13 @@ func (s *Scanner) scan(ctx context.Context, st *State, now time.Time) error {
 		q.Since = now.Add(-s.Window.Span)
 	}
 	n := 0
+	var c Classifier
 	cursor, err := r.Read(ctx, q, func(e journal.Entry) error {
+		if c == nil {
+			c = s.Classifier()
+		}
 		n++
-		st.Evidence.Observe(e.Realtime, e.Message, s.Classifier.Classify(e.Message), s.Window)
+		st.Evidence.Observe(e.Realtime, e.Message, c.Classify(e.Message), s.Window)
 		return nil
 	})
 	if cursor != "" {

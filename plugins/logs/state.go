@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,29 +45,46 @@ type State struct {
 // other-version file yields a nil state and the reason, never an error:
 // the state is a cache of the journal and can always be rebuilt.
 func loadState(dir string) (*State, string) {
+	s, _, why := loadStateBytes(dir)
+	return s, why
+}
+
+// loadStateBytes is loadState that also returns the file's bytes, so that
+// an unchanged state is not written again.
+func loadStateBytes(dir string) (*State, []byte, string) {
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, "no state yet"
+		return nil, nil, "no state yet"
 	}
 	if err != nil {
-		return nil, fmt.Sprintf("read state: %v", err)
+		return nil, nil, fmt.Sprintf("read state: %v", err)
 	}
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Sprintf("corrupt state: %v", err)
+		return nil, nil, fmt.Sprintf("corrupt state: %v", err)
 	}
 	if s.Version != stateVersion {
-		return nil, fmt.Sprintf("state version %d, want %d", s.Version, stateVersion)
+		return nil, nil, fmt.Sprintf("state version %d, want %d", s.Version, stateVersion)
 	}
-	return &s, ""
+	return &s, b, ""
 }
 
 // saveState writes the state atomically: a crash or a SIGKILL from NPD's
 // timeout leaves either the old file or the new one, never half of one.
 func saveState(dir string, s *State) error {
+	return saveStateUnlessSame(dir, s, nil)
+}
+
+// saveStateUnlessSame writes s unless it encodes to old: most invocations
+// reuse a fresh state and change nothing, and an fsync costs them more
+// than all their other work.
+func saveStateUnlessSame(dir string, s *State, old []byte) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
+	}
+	if old != nil && bytes.Equal(b, old) {
+		return nil
 	}
 	tmp, err := os.CreateTemp(dir, ".state-*.tmp")
 	if err != nil {
