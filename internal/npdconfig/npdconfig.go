@@ -66,13 +66,13 @@ const (
 	Source = "kubelet-doctor"
 	// AlertsFile is the file of temporary rules.
 	AlertsFile = "kubelet-startup-alerts.json"
-	// MessageChangeUpdates republishes a True condition whose message
-	// changed. Messages are stable while a problem is unchanged (a cause
-	// label, an excerpt without timestamps and a bucketed count: 1..4, 5+,
-	// 10+, 20+, 50+, 100+), so an update means the cause or its scale
-	// changed, which operators need to see; with the flag off NPD would keep
-	// the first message of an episode even after the cause changed.
-	MessageChangeUpdates = true
+	// MessageChangeUpdates stays off: NPD gives a condition a new
+	// lastTransitionTime on every update, message changes included, and
+	// repair controllers (MachineHealthCheck, NodeHealthCheck) time their
+	// unhealthy timeouts from it. A failure whose count crosses a bucket
+	// (3+, 10+, 30+) would restart their clocks. The message of an episode
+	// is its first; a change of reason or status is always published.
+	MessageChangeUpdates = false
 )
 
 // Alerting lists the conditions whose new failures also raise an Event: the

@@ -1,0 +1,57 @@
+// Command kapi is a busybox-style multi-call binary holding the real
+// kube-apiserver, etcd and kubectl, so that the cluster end-to-end suite
+// (test/e2e/cluster) runs against an unmodified control plane built from the
+// Go module proxy alone. One binary instead of three saves two ~150 MB links.
+//
+// Dispatch is on the base name of argv[0] (for symlinks named kube-apiserver,
+// etcd or kubectl) or, when called as kapi, on the first argument:
+//
+//	kapi kube-apiserver --etcd-servers ...
+//	kapi etcd --data-dir ...
+//	kapi kubectl get nodes
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	etcdmain "go.etcd.io/etcd/server/v3/etcdmain"
+	"k8s.io/component-base/cli"
+	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
+	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
+)
+
+const usage = "usage: kapi <kube-apiserver|etcd|kubectl> [args...]"
+
+func main() {
+	name := filepath.Base(os.Args[0])
+	if name != "kube-apiserver" && name != "etcd" && name != "kubectl" {
+		if len(os.Args) < 2 {
+			fmt.Fprintln(os.Stderr, usage)
+			os.Exit(2)
+		}
+		// Shift so that each tool sees its own name as argv[0], as it would
+		// when installed on its own; cobra and etcd both parse os.Args[1:].
+		os.Args = os.Args[1:]
+		name = os.Args[0]
+	}
+	switch name {
+	case "kube-apiserver":
+		os.Exit(cli.Run(apiserverapp.NewAPIServerCommand()))
+	case "etcd":
+		etcdmain.Main(os.Args)
+	case "kubectl":
+		// kubectl reports its own errors through CheckErr (exit codes and
+		// messages match the upstream binary); RunNoErrOutput avoids printing twice.
+		if err := cli.RunNoErrOutput(kubectlcmd.NewDefaultKubectlCommand()); err != nil {
+			kubectlutil.CheckErr(err)
+		}
+	case "-h", "--help", "help":
+		fmt.Println(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "kapi: unknown command %q\n%s\n", name, usage)
+		os.Exit(2)
+	}
+}
