@@ -1,0 +1,69 @@
+# kubelet-doctor: the targets a newcomer expects. `make test` and `make demo`
+# do all the set-up on a fresh Debian machine that has only Go.
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+KD_BIN    := $(BIN)/kubelet-doctor
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+FUZZTIME  ?= 10s
+export CGO_ENABLED := 1
+
+.PHONY: all deps build tools npd kapi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
+
+all: build
+
+deps: ## install the Debian packages the build and tests need (only when missing)
+	@./scripts/deps.sh
+
+build: deps ## build bin/kubelet-doctor
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(KD_BIN) ./cmd/kubelet-doctor
+
+npd: deps ## build the real node-problem-detector v1.36.0 (cached by version)
+	@./scripts/build-npd.sh >/dev/null
+
+kapi: deps ## build the real kube-apiserver, etcd and kubectl v1.36.3 (cached by version)
+	@./scripts/build-kapi.sh >/dev/null
+
+tools: npd kapi
+
+# Every suite: unit tests, the real-NPD end-to-end, the real-apiserver
+# end-to-end, a brief fuzz of the parser and the classifier, and vet.
+test: build tools lint
+	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
+		$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=5s
+
+unit: deps ## unit tests only (no end-to-end binaries)
+	$(GO) test ./internal/... ./plugins/... ./cmd/...
+
+e2e: build tools ## the end-to-end suites against the real NPD and API server
+	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
+		$(GO) test -count=1 -v ./test/e2e/...
+
+demo: build npd ## run the real NPD with config/ on an embedded failing-then-recovering node
+	@$(GO) run ./test/demo -bin $(KD_BIN) -npd "$$(./scripts/build-npd.sh)"
+
+bench: build npd ## measure against the sd_journal floor, journalctl|grep and log-counter; writes BENCHMARKS.md
+	@./scripts/bench.sh
+
+fuzz-brief:
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/klog
+	$(GO) test -run='^$$' -fuzz='^FuzzClassify$$' -fuzztime=$(FUZZTIME) ./internal/rules
+
+fuzz: ## fuzz the klog parser and the classifier for longer
+	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=$${FUZZTIME:-2m}
+
+lint: deps ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+generate: ## regenerate docs/conditions.md and config/ from the rule registry
+	$(GO) generate ./internal/...
+	$(GO) generate ./config/...  # the ConfigMap embeds config/npd, generated above
+
+clean:
+	rm -rf $(BIN)
