@@ -31,7 +31,7 @@ tools: npd kapi
 test: build tools lint
 	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
 		$(GO) test -count=1 ./...
-	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=5s
+	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=10s
 
 unit: deps ## unit tests only (no end-to-end binaries)
 	$(GO) test ./internal/... ./plugins/... ./cmd/...

@@ -112,19 +112,25 @@ func TestDecideCategoryConditions(t *testing.T) {
 		{"another category's failures do not leak", []line{{0, "register-x509"}}, regCond, time.Minute, npd.OK, "registered"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := fold(tt.lines...)
-			now := t0.Add(tt.now)
-			e.Prune(now, window)
-			r := Decide(e, tt.cond, now, window, npd.MaxMessage)
-			if r.Status != tt.want || r.Message != tt.message {
-				t.Errorf("Decide = %v %q, want %v %q", r.Status, r.Message, tt.want, tt.message)
-			}
-			if len(r.Message) > npd.MaxMessage {
-				t.Errorf("message is %d bytes, over %d", len(r.Message), npd.MaxMessage)
-			}
-		})
+		checkDecide(t, tt.name, tt.lines, tt.cond, tt.now, tt.want, tt.message)
 	}
+}
+
+// checkDecide folds lines, decides cond at t0+at and compares.
+func checkDecide(t *testing.T, name string, lines []line, cond rules.Condition, at time.Duration, want npd.Status, message string) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		e := fold(lines...)
+		now := t0.Add(at)
+		e.Prune(now, window)
+		r := Decide(e, cond, now, window, npd.MaxMessage)
+		if r.Status != want || r.Message != message {
+			t.Errorf("Decide = %v %q, want %v %q", r.Status, r.Message, want, message)
+		}
+		if len(r.Message) > npd.MaxMessage {
+			t.Errorf("message is %d bytes, over %d", len(r.Message), npd.MaxMessage)
+		}
+	})
 }
 
 func TestDecideOncePerStartAndFatalCauses(t *testing.T) {
@@ -153,15 +159,7 @@ func TestDecideOncePerStartAndFatalCauses(t *testing.T) {
 		{"a start that stays up clears a fatal error", append(loop, line{45 * time.Second, "started"}), 80 * time.Second, npd.OK, "config ok"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := fold(tt.lines...)
-			now := t0.Add(tt.now)
-			e.Prune(now, window)
-			r := Decide(e, cfgCond, now, window, npd.MaxMessage)
-			if r.Status != tt.want || r.Message != tt.message {
-				t.Errorf("Decide = %v %q, want %v %q", r.Status, r.Message, tt.want, tt.message)
-			}
-		})
+		checkDecide(t, tt.name, tt.lines, cfgCond, tt.now, tt.want, tt.message)
 	}
 }
 
@@ -193,15 +191,7 @@ func TestDecideStartup(t *testing.T) {
 			"crash-loop, 3+ restarts in 10m: kubelet config file missing: /var/lib/kubelet/co"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := fold(tt.lines...)
-			now := t0.Add(tt.now)
-			e.Prune(now, window)
-			r := Decide(e, startup, now, window, npd.MaxMessage)
-			if r.Status != tt.want || r.Message != tt.message {
-				t.Errorf("Decide = %v %q, want %v %q", r.Status, r.Message, tt.want, tt.message)
-			}
-		})
+		checkDecide(t, tt.name, tt.lines, startup, tt.now, tt.want, tt.message)
 	}
 }
 
