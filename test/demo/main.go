@@ -106,6 +106,7 @@ var scenario = []step{
 				systemd("Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 				klogLine('I', "server.go:529", `"Kubelet version" kubeletVersion="v1.36.3"`),
 				klogLine('I', "kubelet.go:1700", `"Started kubelet"`),
+				klogLine('I', "kubelet.go:2468", `"Starting kubelet main sync loop"`),
 				klogLine('I', "kubelet_node_status.go:75", `"Attempting to register node" node="worker-1"`),
 				klogLine('I', "kubelet_node_status.go:78", `"Successfully registered node" node="worker-1"`))
 		},
