@@ -125,6 +125,9 @@ func lock(ctx context.Context, dir string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock %q: %w", path, err)
 	}
+	// A holder usually needs a few milliseconds: poll often at first, so
+	// that the conditions NPD starts together do not queue up in 5 ms steps.
+	wait := 250 * time.Microsecond
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -138,7 +141,8 @@ func lock(ctx context.Context, dir string) (unlock func(), err error) {
 		case <-ctx.Done():
 			f.Close()
 			return nil, fmt.Errorf("lock %q: %w", path, ctx.Err())
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(wait):
+			wait = min(2*wait, 5*time.Millisecond)
 		}
 	}
 }
