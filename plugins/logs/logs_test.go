@@ -133,21 +133,32 @@ func checkDecide(t *testing.T, name string, lines []line, cond rules.Condition, 
 	})
 }
 
-func TestDecideOncePerStartAndFatalCauses(t *testing.T) {
-	crash := func(at time.Duration) []line {
-		return []line{{at, "started"}, {at + time.Second, "config-missing"}, {at + time.Second, "exited"}}
-	}
+// crash is one kubelet start that dies on a missing config file.
+func crash(at time.Duration) []line {
+	return []line{{at, "started"}, {at + time.Second, "config-missing"}, {at + time.Second, "exited"}}
+}
+
+// crashLoop is n crashes 11s apart, as systemd's RestartSec=10s makes them.
+func crashLoop(n int) []line {
 	var loop []line
-	for i := 0; i < 4; i++ {
+	for i := 0; i < n; i++ {
 		loop = append(loop, crash(time.Duration(i)*11*time.Second)...)
 	}
-	tests := []struct {
-		name    string
-		lines   []line
-		now     time.Duration
-		want    npd.Status
-		message string
-	}{
+	return loop
+}
+
+// decideCase is one row of a table of one condition's verdicts.
+type decideCase struct {
+	name    string
+	lines   []line
+	now     time.Duration
+	want    npd.Status
+	message string
+}
+
+func TestDecideOncePerStartAndFatalCauses(t *testing.T) {
+	loop := crashLoop(4)
+	tests := []decideCase{
 		{"a once-per-start finding holds past the window", []line{{0, "lenient"}, {time.Second, "started"}}, time.Hour, npd.NonOK,
 			`unknown config field: unknown field "cgroupDrivr" (since kubelet start)`},
 		{"a new start without the finding clears it", []line{{0, "lenient"}, {time.Second, "started"}, {20 * time.Minute, "started"}},
@@ -164,20 +175,8 @@ func TestDecideOncePerStartAndFatalCauses(t *testing.T) {
 }
 
 func TestDecideStartup(t *testing.T) {
-	crash := func(at time.Duration) []line {
-		return []line{{at, "started"}, {at + time.Second, "config-missing"}, {at + time.Second, "exited"}}
-	}
-	var loop []line
-	for i := 0; i < 4; i++ {
-		loop = append(loop, crash(time.Duration(i)*11*time.Second)...)
-	}
-	tests := []struct {
-		name    string
-		lines   []line
-		now     time.Duration
-		want    npd.Status
-		message string
-	}{
+	loop := crashLoop(4)
+	tests := []decideCase{
 		{"a kubelet that stays up is healthy", []line{{0, "started"}}, time.Minute, npd.OK, "kubelet running"},
 		{"a crash loop names the fatal error", loop, time.Minute, npd.NonOK,
 			"crash-loop, 3+ restarts in 10m: kubelet config file missing: /var/lib/kubelet/co"},
