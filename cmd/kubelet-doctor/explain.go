@@ -139,6 +139,7 @@ type textPrinter struct {
 	color  bool
 	all    bool
 	lines  int
+	exits  int
 	counts map[rules.Category]int
 }
 
@@ -158,6 +159,12 @@ func (p *textPrinter) paint(code, s string) string {
 
 func (p *textPrinter) print(n int, line string, v rules.Verdict) {
 	p.lines++
+	if v.Lifecycle == rules.LifecycleExited {
+		// Not a category, but what a person reading a crash loop looks for.
+		p.exits++
+		fmt.Fprintf(p.w, "%5d  %s\n", n, p.paint(ansiBold, v.Label))
+		return
+	}
 	if v.Category == rules.None || v.Category == "" {
 		if p.all {
 			fmt.Fprintf(p.w, "%s\n", p.paint(ansiDim, fmt.Sprintf("%5d  none", n)))
@@ -180,11 +187,15 @@ func (p *textPrinter) done() {
 		cats = append(cats, fmt.Sprintf("%s %d", c, n))
 	}
 	sort.Strings(cats)
+	exits := ""
+	if p.exits > 0 {
+		exits = fmt.Sprintf("; the kubelet exited %d times", p.exits)
+	}
 	if total == 0 {
-		fmt.Fprintf(p.w, "%d lines, no kubelet problem recognised\n", p.lines)
+		fmt.Fprintf(p.w, "%d lines, no kubelet problem recognised%s\n", p.lines, exits)
 		return
 	}
-	fmt.Fprintf(p.w, "%s\n", p.paint(ansiBold, fmt.Sprintf("%d lines, %d problem lines: %s", p.lines, total, strings.Join(cats, ", "))))
+	fmt.Fprintf(p.w, "%s\n", p.paint(ansiBold, fmt.Sprintf("%d lines, %d problem lines: %s%s", p.lines, total, strings.Join(cats, ", "), exits)))
 }
 
 // isTerminal reports whether w is a character device: colour only there.

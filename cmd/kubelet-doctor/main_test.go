@@ -59,12 +59,14 @@ func TestExplainJSONIsOneObjectPerInputLineInOrder(t *testing.T) {
 }
 
 func TestExplainTextSummarisesWithoutColourOffATerminal(t *testing.T) {
-	in := `E1125 10:00:05.000001    1234 run.go:72] "command failed" err="failed to run Kubelet: unable to load bootstrap kubeconfig: stat /etc/kubernetes/bootstrap-kubelet.conf: no such file or directory"` + "\nplain benign text\n"
+	in := `E1125 10:00:05.000001    1234 run.go:72] "command failed" err="failed to run Kubelet: unable to load bootstrap kubeconfig: stat /etc/kubernetes/bootstrap-kubelet.conf: no such file or directory"` +
+		"\nplain benign text\nNov 25 10:00:05 worker-1 systemd[1]: kubelet.service: Main process exited, code=exited, status=1/FAILURE\n"
 	code, out, _ := runCmd(t, in, "explain")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"bootstrap", "KubeletBootstrapProblem", "cause:", "hint:", "2 lines, 1 problem lines: bootstrap 1"} {
+	for _, want := range []string{"bootstrap", "KubeletBootstrapProblem", "cause:", "hint:", "kubelet exited",
+		"3 lines, 1 problem lines: bootstrap 1; the kubelet exited 1 times"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
