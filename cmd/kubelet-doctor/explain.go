@@ -189,7 +189,7 @@ func (p *textPrinter) done() {
 	sort.Strings(cats)
 	exits := ""
 	if p.exits > 0 {
-		exits = fmt.Sprintf("; the kubelet exited %d times", p.exits)
+		exits = fmt.Sprintf("; kubelet exits: %d", p.exits)
 	}
 	if total == 0 {
 		fmt.Fprintf(p.w, "%d lines, no kubelet problem recognised%s\n", p.lines, exits)

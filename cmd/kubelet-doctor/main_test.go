@@ -66,7 +66,7 @@ func TestExplainTextSummarisesWithoutColourOffATerminal(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"bootstrap", "KubeletBootstrapProblem", "cause:", "hint:", "kubelet exited",
-		"3 lines, 1 problem lines: bootstrap 1; the kubelet exited 1 times"} {
+		"3 lines, 1 problem lines: bootstrap 1; kubelet exits: 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
