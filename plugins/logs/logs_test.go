@@ -213,23 +213,21 @@ func TestAlertOncePerEpisode(t *testing.T) {
 		at = at.Add(10 * time.Second)
 		st.Evidence.Observe(at, msg, c.Classify(msg), window)
 	}
-	alert := func() npd.Status { return Alert(st, caTrust, at, window, 80).Status }
-
-	observe("register-x509")
-	if got := alert(); got != npd.NonOK {
-		t.Fatalf("first failure: alert = %v, want NonOK", got)
+	steps := []struct {
+		line string
+		want npd.Status
+		why  string
+	}{
+		{"register-x509", npd.NonOK, "first failure"},
+		{"register-x509", npd.OK, "same episode again"},
+		{"registered", npd.OK, "after recovery"},
+		{"register-x509", npd.NonOK, "new episode after recovery"},
 	}
-	observe("register-x509")
-	if got := alert(); got != npd.OK {
-		t.Fatalf("same episode again: alert = %v, want OK", got)
-	}
-	observe("registered")
-	if got := alert(); got != npd.OK {
-		t.Fatalf("after recovery: alert = %v, want OK", got)
-	}
-	observe("register-x509")
-	if got := alert(); got != npd.NonOK {
-		t.Fatalf("new episode after recovery: alert = %v, want NonOK", got)
+	for _, s := range steps {
+		observe(s.line)
+		if got := Alert(st, caTrust, at, window, 80).Status; got != s.want {
+			t.Fatalf("%s: alert = %v, want %v", s.why, got, s.want)
+		}
 	}
 }
 
