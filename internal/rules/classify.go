@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"regexp"
 	"slices"
 	"strconv"
@@ -73,9 +74,9 @@ func compile(table []Rule) (*Classifier, error) {
 	if len(table) > maxRules {
 		return nil, fmt.Errorf("compile: %d rules, at most %d fit a candidate set", len(table), maxRules)
 	}
-	c := &Classifier{cond: make(map[Category]string, len(conditions))}
-	for _, cond := range conditions {
-		if cond.Category != "" {
+	c := &Classifier{cond: make(map[Category]string)}
+	for _, cond := range condition.All() {
+		if cond.Category != condition.Startup {
 			c.cond[cond.Category] = cond.Type
 		}
 	}

@@ -5,27 +5,17 @@ package rules
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 )
 
 // Markdown renders docs/conditions.md from the registry.
 func Markdown() string {
 	var b strings.Builder
 	b.WriteString("# Conditions and rules\n\n")
-	b.WriteString("Generated from `internal/rules/registry.go` by `make generate`; do not edit by hand.\n")
-	b.WriteString("The rules are read from the kubelet's own messages (shared/docs/kubelet-messages.md; Ref names the entry).\n\n")
-	b.WriteString("## Conditions\n\n")
-	b.WriteString("NPD polarity: `True` is a problem. One condition per category, and KubeletStartupProblem for a kubelet\n")
-	b.WriteString("that exits and restarts (its evidence is fatal lines and systemd's entries about the unit).\n\n")
-	b.WriteString("| type | category | problem reason | healthy reason | event reason | healthy message | description |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
-	for _, c := range conditions {
-		cat := string(c.Category)
-		if cat == "" {
-			cat = "(startup)"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", c.Type, cat, c.ProblemReason, c.HealthyReason,
-			c.EventReason, cell(c.HealthyMessage), cell(c.Description))
-	}
+	b.WriteString("Generated from `internal/condition/condition.go` and `internal/rules/registry.go` by `make generate`; do not edit by hand.\n")
+	b.WriteString("The rules are read from the kubelet's own messages ([kubelet-messages.md](kubelet-messages.md); Ref names the entry).\n\n")
+	b.WriteString(condition.Markdown())
 	b.WriteString("\n## Rules\n\n")
 	b.WriteString("How a line is decided: lifecycle and recovery markers, then message and guard rules, are tried in this\n")
 	b.WriteString("order on the message and the err value; the first match decides. Then cause rules (kind `cause`, in this\n")

@@ -119,64 +119,6 @@ type Rule struct {
 	Lifecycle Lifecycle  // lifecycle markers
 }
 
-var conditions = []Condition{
-	{Type: "KubeletCertificateProblem", Category: Certificate,
-		ProblemReason: "KubeletCertificateFailing", HealthyReason: "KubeletCertificateValid",
-		HealthyMessage: "kubelet client and serving certificates are valid",
-		EventReason:    "KubeletCertificateFailed",
-		Description:    "The kubelet's own client or serving certificate expired, cannot be rotated, or its CSR is not signed."},
-	{Type: "KubeletCATrustProblem", Category: CATrust,
-		ProblemReason: "KubeletCAUntrusted", HealthyReason: "KubeletCATrusted",
-		HealthyMessage: "kubelet trusts the API server's CA",
-		EventReason:    "KubeletCATrustFailed",
-		Description:    "TLS verification of the API server fails: unknown CA, expired or mismatched serving certificate, clock skew."},
-	{Type: "KubeletBootstrapProblem", Category: Bootstrap,
-		ProblemReason: "KubeletBootstrapFailing", HealthyReason: "KubeletBootstrapOK",
-		HealthyMessage: "kubelet TLS bootstrap is not failing",
-		EventReason:    "KubeletBootstrapFailed",
-		Description:    "TLS bootstrap fails: bootstrap kubeconfig missing or invalid, bootstrap token rejected, CSR denied."},
-	{Type: "KubeletAuthorizationProblem", Category: Authorization,
-		ProblemReason: "KubeletUnauthorized", HealthyReason: "KubeletAuthorized",
-		HealthyMessage: "API server accepts the kubelet's identity",
-		EventReason:    "KubeletAuthorizationFailed",
-		Description:    "The API server rejects the kubelet: 401, RBAC 403, anonymous requests, NodeRestriction or node authorizer denials."},
-	{Type: "KubeletRegistrationProblem", Category: Registration,
-		ProblemReason: "KubeletRegistrationFailing", HealthyReason: "KubeletRegistered",
-		HealthyMessage: "kubelet registers and updates its node",
-		EventReason:    "KubeletRegistrationFailed",
-		Description:    "The node cannot register, update its status or renew its lease for a reason other than TLS, auth or connectivity."},
-	{Type: "KubeletAPIServerUnreachable", Category: APIServerConnectivity,
-		ProblemReason: "KubeletCannotReachAPIServer", HealthyReason: "KubeletReachesAPIServer",
-		HealthyMessage: "kubelet reaches the API server",
-		EventReason:    "KubeletAPIServerConnectFailed",
-		Description:    "The API server cannot be reached: connection refused, timeouts, DNS failures, resets."},
-	{Type: "KubeletConfigProblem", Category: KubeletConfig,
-		ProblemReason: "KubeletConfigInvalid", HealthyReason: "KubeletConfigValid",
-		HealthyMessage: "kubelet configuration loads and validates",
-		EventReason:    "KubeletConfigFailed",
-		Description:    "The kubelet's config file, drop-ins or flags are missing or invalid, swap is on, or it runs without an API server."},
-	{Type: "KubeletRuntimeProblem", Category: Runtime,
-		ProblemReason: "KubeletRuntimeFailing", HealthyReason: "KubeletRuntimeHealthy",
-		HealthyMessage: "container runtime answers the kubelet",
-		EventReason:    "KubeletRuntimeFailed",
-		Description:    "The container runtime (CRI) is unreachable, lacks the CRI v1 API, or PLEG/CNI stay not ready."},
-	{Type: "KubeletResourceAccessProblem", Category: Resources,
-		ProblemReason: "KubeletResourceAccessDenied", HealthyReason: "KubeletResourceAccessOK",
-		HealthyMessage: "kubelet can write its host paths and sockets",
-		EventReason:    "KubeletResourceAccessFailed",
-		Description:    "The kubelet cannot create its directories or sockets: permission denied, read-only file system, port in use."},
-	{Type: "KubeletDNSProblem", Category: DNS,
-		ProblemReason: "KubeletDNSConfigInvalid", HealthyReason: "KubeletDNSConfigValid",
-		HealthyMessage: "kubelet's resolv.conf and cluster DNS settings are usable",
-		EventReason:    "KubeletDNSConfigFailed",
-		Description:    "Pod DNS cannot be formed as configured: resolv.conf missing or over limits, clusterDNS invalid or missing."},
-	{Type: "KubeletStartupProblem", Category: "",
-		ProblemReason: "KubeletCrashLooping", HealthyReason: "KubeletRunning",
-		HealthyMessage: "kubelet is running",
-		EventReason:    "KubeletStartFailed",
-		Description:    "The kubelet exits and systemd restarts it (fatal errors, exit status, restart counter)."},
-}
-
 // Hints shared by several rules.
 const (
 	hintCA          = "kubelet's CA differs from the API server's: compare certificate-authority-data in /etc/kubernetes/kubelet.conf with the cluster CA"
@@ -970,35 +912,6 @@ var rules = []Rule{
 	{ID: "decode-failed", Kind: KindCause, Category: KubeletConfig, Group: CauseConfig,
 		Literal: "failed to decode", Pattern: `failed to decode`,
 		Label: "kubelet config undecodable", Hint: hintConfigFile},
-}
-
-// Conditions returns the conditions in a stable order: one per category,
-// then KubeletStartupProblem.
-func Conditions() []Condition {
-	out := make([]Condition, len(conditions))
-	copy(out, conditions)
-	return out
-}
-
-// ConditionByType returns the condition of type t.
-func ConditionByType(t string) (Condition, bool) {
-	for _, c := range conditions {
-		if c.Type == t {
-			return c, true
-		}
-	}
-	return Condition{}, false
-}
-
-// ConditionFor returns the condition of category c ("" for the startup
-// condition).
-func ConditionFor(c Category) (Condition, bool) {
-	for _, cond := range conditions {
-		if cond.Category == c {
-			return cond, true
-		}
-	}
-	return Condition{}, false
 }
 
 // Rules returns a copy of the registry in evaluation order.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 )
 
@@ -238,7 +239,7 @@ func (l *Lifecycle) current(c *Cause) bool {
 // for the settle time: what was fatal before that start is over.
 func (l *Lifecycle) stableSince(t, now time.Time) bool {
 	return l.Started.After(t) && l.Started.After(l.Exited) && l.Started.After(l.Stopped) &&
-		now.Sub(l.Started) >= settle
+		now.Sub(l.Started) >= condition.Settle
 }
 
 func addBin(bins []MinuteBin, at time.Time) []MinuteBin {
