@@ -29,6 +29,10 @@ type Files struct {
 	// Flags are all the --flags seen where the files were found, without
 	// their dashes ("hostname-override" -> "node-1").
 	Flags map[string]string
+	// Env is the kubelet's environment where it can be read (the running
+	// process's, else the unit's Environment= and EnvironmentFile=): its
+	// HTTPS_PROXY and NO_PROXY decide how it reaches the API server.
+	Env map[string]string
 	// From says where the files were found, for evidence:
 	// "process 1234 command line", "systemd unit kubelet.service", "kubeadm layout".
 	From string
@@ -68,11 +72,11 @@ var Layouts = []Layout{
 // that exists cannot be read; a node with no kubelet files at all gets the
 // kubeadm layout's paths, so that checks say which file is missing.
 func Discover(root hostpath.Root) (Files, error) {
-	flags, from, err := findFlags(root)
+	flags, env, from, err := findFlags(root)
 	if err != nil {
 		return Files{}, err
 	}
-	f := Files{Flags: flags, From: from}
+	f := Files{Flags: flags, Env: env, From: from}
 	if f.Flags == nil {
 		f.Flags = map[string]string{}
 	}
@@ -131,19 +135,25 @@ func fillFromLayout(root hostpath.Root, f *Files) {
 	}
 }
 
-// findFlags returns the kubelet's flags from the first source that has
-// them, and where they came from.
-func findFlags(root hostpath.Root) (map[string]string, string, error) {
-	if pid, args, err := kubeletProcess(root); err != nil {
-		return nil, "", err
+// findFlags returns the kubelet's flags and environment from the first
+// source that has them, and where they came from.
+func findFlags(root hostpath.Root) (flags, env map[string]string, from string, err error) {
+	if pid, args, env, err := kubeletProcess(root); err != nil {
+		return nil, nil, "", err
 	} else if pid != "" {
-		return ParseFlags(args), "process " + pid + " command line", nil
+		return ParseFlags(args), env, "process " + pid + " command line", nil
 	}
-	if args, unit, err := unitCommand(root); err != nil {
-		return nil, "", err
+	if args, env, unit, err := unitCommand(root); err != nil {
+		return nil, nil, "", err
 	} else if unit != "" {
-		return ParseFlags(args), "systemd unit " + unit, nil
+		return ParseFlags(args), env, "systemd unit " + unit, nil
 	}
+	fl, from, err := flagFileArgs(root)
+	return fl, nil, from, err
+}
+
+// flagFileArgs reads the flags kept in kubeadm's and the packages' files.
+func flagFileArgs(root hostpath.Root) (map[string]string, string, error) {
 	var args []string
 	var from []string
 	for _, p := range flagFiles {
@@ -169,15 +179,16 @@ func findFlags(root hostpath.Root) (map[string]string, string, error) {
 // kubelet's extra flags in.
 var flagFiles = []string{"/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet"}
 
-// kubeletProcess finds a running kubelet in ROOT/proc and returns its pid and
-// arguments; "" when none runs (or /proc is not mounted under the root).
-func kubeletProcess(root hostpath.Root) (string, []string, error) {
+// kubeletProcess finds a running kubelet in ROOT/proc and returns its pid,
+// arguments and environment; "" when none runs (or /proc is not mounted
+// under the root).
+func kubeletProcess(root hostpath.Root) (string, []string, map[string]string, error) {
 	ents, err := os.ReadDir(root.Path("/proc"))
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil, nil
+		return "", nil, nil, nil
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("list processes: %w", err)
+		return "", nil, nil, fmt.Errorf("list processes: %w", err)
 	}
 	var pids []int
 	for _, e := range ents {
@@ -198,7 +209,15 @@ func kubeletProcess(root hostpath.Root) (string, []string, error) {
 			continue // gone, or a zombie: not the running kubelet
 		}
 		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		return strconv.Itoa(n), args[1:], nil
+		env := map[string]string{}
+		if e, err := os.ReadFile(dir + "/environ"); err == nil {
+			for _, kv := range strings.Split(string(e), "\x00") {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					env[k] = v
+				}
+			}
+		}
+		return strconv.Itoa(n), args[1:], env, nil
 	}
-	return "", nil, nil
+	return "", nil, nil, nil
 }

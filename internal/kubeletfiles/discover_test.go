@@ -46,9 +46,10 @@ func TestDiscover(t *testing.T) {
 	}{
 		{name: "running kubelet's command line wins and names no bootstrap file it was not given",
 			files: map[string]string{
-				"/proc/77/comm":    "bash\n",
-				"/proc/77/cmdline": "bash\x00--kubeconfig=/nope\x00",
-				"/proc/120/comm":   "kubelet\n",
+				"/proc/77/comm":     "bash\n",
+				"/proc/77/cmdline":  "bash\x00--kubeconfig=/nope\x00",
+				"/proc/120/comm":    "kubelet\n",
+				"/proc/120/environ": "PATH=/usr/bin\x00HTTPS_PROXY=http://proxy:3128\x00",
 				"/proc/120/cmdline": "/usr/bin/kubelet\x00--kubeconfig\x00/etc/kubernetes/kubelet.conf\x00" +
 					"--config=/srv/kubelet.yaml\x00--rotate-certificates\x00--hostname-override\x00Node-1\x00--cert-dir=/srv/pki\x00",
 				"/etc/systemd/system/kubelet.service.d/10-kubeadm.conf": kubeadmDropin,
@@ -72,10 +73,11 @@ func TestDiscover(t *testing.T) {
 			files: map[string]string{
 				"/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": kubeadmDropin,
 				"/etc/systemd/system/kubelet.service.d/10-kubeadm.conf":     "[Service]\nExecStart=\nExecStart=/usr/local/bin/kubelet --kubeconfig=/etc/k/own.conf\n",
-				"/etc/systemd/system/kubelet.service.d/20-extra.conf":       "[Service]\nEnvironment=\"X=--config-dir=/etc/kubelet.conf.d\"\nExecStart=\nExecStart=-/usr/local/bin/kubelet --kubeconfig=/etc/k/own.conf \\\n  ${X} --root-dir=/data/kubelet\n",
+				"/etc/systemd/system/kubelet.service.d/20-extra.conf":       "[Service]\nEnvironment=\"X=--config-dir=/etc/kubelet.conf.d\" NO_PROXY=10.0.0.1\nExecStart=\nExecStart=-/usr/local/bin/kubelet --kubeconfig=/etc/k/own.conf \\\n  ${X} --root-dir=/data/kubelet\n",
 			},
 			want: Files{Kubeconfig: "/etc/k/own.conf",
-				Config: "", ConfigDir: "/etc/kubelet.conf.d", RootDir: "/data/kubelet", CertDir: DefaultCertDir},
+				Config: "", ConfigDir: "/etc/kubelet.conf.d", RootDir: "/data/kubelet", CertDir: DefaultCertDir,
+				Env: map[string]string{"NO_PROXY": "10.0.0.1"}},
 			from: "systemd unit kubelet.service"},
 		{name: "flags files alone, then the kubeadm layout",
 			files: map[string]string{
@@ -116,13 +118,18 @@ func TestDiscover(t *testing.T) {
 				t.Fatal(err)
 			}
 			g, w := got, tt.want
-			g.Flags, w.Flags, g.From = nil, nil, ""
+			g.Flags, w.Flags, g.Env, w.Env, g.From = nil, nil, nil, nil, ""
 			if fmt.Sprint(g) != fmt.Sprint(w) {
 				t.Errorf("Discover =\n %+v\nwant\n %+v", g, w)
 			}
 			for k, v := range tt.want.Flags {
 				if got.Flags[k] != v {
 					t.Errorf("flag %s = %q, want %q", k, got.Flags[k], v)
+				}
+			}
+			for k, v := range tt.want.Env {
+				if got.Env[k] != v {
+					t.Errorf("env %s = %q, want %q", k, got.Env[k], v)
 				}
 			}
 			if !strings.HasPrefix(got.From, tt.from) {

@@ -23,17 +23,17 @@ var UnitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/lib/
 // and returns the kubelet's arguments from the effective ExecStart=, with
 // Environment= and EnvironmentFile= expanded. unit is "" when there is no
 // kubelet unit or it has no ExecStart.
-func unitCommand(root hostpath.Root) (args []string, unit string, err error) {
+func unitCommand(root hostpath.Root) (args []string, env map[string]string, unit string, err error) {
 	files, err := unitFiles(root)
 	if err != nil || len(files) == 0 {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	env := map[string]string{}
+	env = map[string]string{}
 	var exec string
 	for _, f := range files {
 		b, err := root.ReadFile(f)
 		if err != nil {
-			return nil, "", fmt.Errorf("read kubelet unit %q: %w", f, err)
+			return nil, nil, "", fmt.Errorf("read kubelet unit %q: %w", f, err)
 		}
 		for _, kv := range unitKeys(b) {
 			switch kv[0] {
@@ -47,7 +47,7 @@ func unitCommand(root hostpath.Root) (args []string, unit string, err error) {
 				p := strings.TrimPrefix(kv[1], "-")
 				fe, err := readEnvFile(root, p)
 				if err != nil && !(errors.Is(err, fs.ErrNotExist) && strings.HasPrefix(kv[1], "-")) {
-					return nil, "", err
+					return nil, nil, "", err
 				}
 				for k, v := range fe {
 					env[k] = v
@@ -58,13 +58,13 @@ func unitCommand(root hostpath.Root) (args []string, unit string, err error) {
 		}
 	}
 	if strings.TrimSpace(exec) == "" {
-		return nil, "", nil
+		return nil, nil, "", nil
 	}
 	words := SplitWords(expand(strings.TrimLeft(exec, "-@+!:"), env))
 	if len(words) == 0 {
-		return nil, "", nil
+		return nil, nil, "", nil
 	}
-	return words[1:], "kubelet.service (" + strings.Join(files, ", ") + ")", nil
+	return words[1:], env, "kubelet.service (" + strings.Join(files, ", ") + ")", nil
 }
 
 // unitFiles lists the unit file and then its drop-ins in systemd's order:
