@@ -33,6 +33,10 @@ type Files struct {
 	// process's, else the unit's Environment= and EnvironmentFile=): its
 	// HTTPS_PROXY and NO_PROXY decide how it reaches the API server.
 	Env map[string]string
+	// Found is false when nothing under the root says a kubelet is there:
+	// no process, unit, flags file or layout file. The paths are then
+	// kubeadm's, and node-state checks have nothing to judge.
+	Found bool
 	// From says where the files were found, for evidence:
 	// "process 1234 command line", "systemd unit kubelet.service", "kubeadm layout".
 	From string
@@ -76,7 +80,7 @@ func Discover(root hostpath.Root) (Files, error) {
 	if err != nil {
 		return Files{}, err
 	}
-	f := Files{Flags: flags, Env: env, From: from}
+	f := Files{Flags: flags, Env: env, From: from, Found: from != ""}
 	if f.Flags == nil {
 		f.Flags = map[string]string{}
 	}
@@ -125,6 +129,7 @@ func fillFromLayout(root hostpath.Root, f *Files) {
 		f.Config, f.ConfigDir = l.Files.Config, l.Files.ConfigDir
 	}
 	what := l.Name + " layout"
+	f.Found = f.Found || found
 	if !found {
 		what += " (no kubelet file found)"
 	}

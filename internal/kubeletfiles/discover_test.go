@@ -118,7 +118,7 @@ func TestDiscover(t *testing.T) {
 				t.Fatal(err)
 			}
 			g, w := got, tt.want
-			g.Flags, w.Flags, g.Env, w.Env, g.From = nil, nil, nil, nil, ""
+			g.Flags, w.Flags, g.Env, w.Env, g.From, g.Found = nil, nil, nil, nil, "", false
 			if fmt.Sprint(g) != fmt.Sprint(w) {
 				t.Errorf("Discover =\n %+v\nwant\n %+v", g, w)
 			}
@@ -131,6 +131,9 @@ func TestDiscover(t *testing.T) {
 				if got.Env[k] != v {
 					t.Errorf("env %s = %q, want %q", k, got.Env[k], v)
 				}
+			}
+			if wantFound := !strings.Contains(tt.from, "no kubelet file"); got.Found != wantFound {
+				t.Errorf("Found = %v, want %v", got.Found, wantFound)
 			}
 			if !strings.HasPrefix(got.From, tt.from) {
 				t.Errorf("From = %q, want prefix %q", got.From, tt.from)
