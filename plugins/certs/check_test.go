@@ -130,7 +130,9 @@ func TestClientAndServingCertificates(t *testing.T) {
 			os.Remove(filepath.Join(n.root, dated))
 			pkitest.Symlink(t, n.root, dated, current)
 		}, doctor.Problem, "client certificate a symlink loop", "KubeletClientCertMissing", ""},
-		{"garbage PEM", func(n *node) { pkitest.Write(t, n.root, dated, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o600) },
+		{"garbage PEM", func(n *node) {
+			pkitest.Write(t, n.root, dated, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o600)
+		},
 			doctor.Problem, "client certificate is not a PEM certificate", "KubeletClientCertInvalid", ""},
 		{"text that is no PEM at all", func(n *node) { pkitest.Write(t, n.root, dated, []byte("hello"), 0o600) },
 			doctor.Problem, "client certificate is not a PEM certificate", "KubeletClientCertInvalid", ""},
