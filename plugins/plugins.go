@@ -9,6 +9,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/catrust"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/certs"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/logs"
 )
@@ -34,5 +35,7 @@ func Checks(o Options) []doctor.Check {
 		&logs.Check{Journal: o.Journal, Classifier: func() logs.Classifier { return rules.New() },
 			Window: o.Window, ReuseWithin: o.ReuseWithin, MaxEntries: o.MaxEntries},
 		&certs.Check{Warn: o.CertWarn, Files: o.KubeletFiles},
+		&catrust.Check{Files: o.KubeletFiles},
+		&catrust.Probe{Timeout: o.ProbeTimeout, Files: o.KubeletFiles},
 	}
 }

@@ -2,7 +2,9 @@ package kubeletfiles
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
@@ -163,4 +165,28 @@ func (k *Kubeconfig) CA(root hostpath.Root) ([]*x509.Certificate, string, error)
 		return cs, c.CertificateAuthority, err
 	}
 	return nil, "", nil
+}
+
+// ErrNoKubeconfig is returned by Active on a node with neither kubeconfig:
+// it has not bootstrapped, and nothing names the API server yet.
+var ErrNoKubeconfig = errors.New("no kubeconfig yet")
+
+// Active is the kubeconfig the kubelet talks to the API server with: its
+// kubeconfig, else (before bootstrap) the bootstrap kubeconfig. The error is
+// ErrNoKubeconfig when neither exists, else the first one's failure.
+func (n *Node) Active() (*Kubeconfig, error) {
+	if n.Kubeconfig != nil {
+		return n.Kubeconfig, nil
+	}
+	if n.Bootstrap != nil && (n.KubeconfigErr == nil || errors.Is(n.KubeconfigErr, fs.ErrNotExist)) {
+		return n.Bootstrap, nil
+	}
+	missing := func(err error) bool { return err == nil || errors.Is(err, fs.ErrNotExist) }
+	if missing(n.KubeconfigErr) && missing(n.BootstrapErr) {
+		return nil, ErrNoKubeconfig
+	}
+	if !missing(n.KubeconfigErr) {
+		return nil, n.KubeconfigErr
+	}
+	return nil, n.BootstrapErr
 }
