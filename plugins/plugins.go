@@ -9,6 +9,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/apiserver"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/bootstrap"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/catrust"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/certs"
@@ -39,5 +40,6 @@ func Checks(o Options) []doctor.Check {
 		&catrust.Check{Files: o.KubeletFiles},
 		&catrust.Probe{Timeout: o.ProbeTimeout, Files: o.KubeletFiles},
 		&bootstrap.Check{Files: o.KubeletFiles},
+		&apiserver.Check{Timeout: o.ProbeTimeout, Files: o.KubeletFiles},
 	}
 }

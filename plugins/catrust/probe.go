@@ -81,8 +81,8 @@ func (p *Probe) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hs, err := handshake(pctx, net.JoinHostPort(host, port), name, roots, env.Now)
-	if ctx.Err() != nil {
-		return nil, ctx.Err() // our caller's deadline: says nothing about the server
+	if err := callerDone(ctx); err != nil {
+		return nil, err // our caller's deadline says nothing about the server
 	}
 	if err != nil {
 		return nil, nil // unreachable: the reachability probe names how
@@ -208,3 +208,16 @@ func names(c *x509.Certificate) string {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// callerDone is the caller's context error, also at the instant its deadline
+// passes but before its timer has fired: a probe cut by the caller's
+// deadline has not looked, and must not be cached as a finding.
+func callerDone(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
