@@ -325,3 +325,6 @@ func Blackhole(t testing.TB) string {
 	})
 	return addr
 }
+
+// Loopback is 127.0.0.1, for a certificate's IP SANs.
+func Loopback() []net.IP { return []net.IP{net.IPv4(127, 0, 0, 1)} }
