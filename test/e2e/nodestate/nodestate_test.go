@@ -54,7 +54,9 @@ type node struct {
 	ca   *pkitest.Pair
 }
 
-func (n *node) write(p string, data []byte, mode os.FileMode) { pkitest.Write(n.t, n.root, p, data, mode) }
+func (n *node) write(p string, data []byte, mode os.FileMode) {
+	pkitest.Write(n.t, n.root, p, data, mode)
+}
 
 // joined makes the node a kubeadm node whose kubelet.conf names server and
 // whose client certificate is valid in [nb, na].
