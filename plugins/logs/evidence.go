@@ -26,6 +26,10 @@ type Evidence struct {
 	Entries int64 `json:"entries"`
 	// Latest is the time of the newest entry folded in.
 	Latest time.Time `json:"latest,omitzero"`
+	// Boot and Base are the boot the evidence's timeline follows and that
+	// boot's start (clock.go).
+	Boot string    `json:"boot,omitempty"`
+	Base time.Time `json:"base,omitzero"`
 }
 
 // Tally is the failure history of one category.
