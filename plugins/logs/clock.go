@@ -48,7 +48,7 @@ func (e *Evidence) Now(b doctor.Boot, wall time.Time) time.Time {
 // that instant at the latest, so that a clock behind the previous boot's
 // cannot make them current.
 func (e *Evidence) rebooted(base time.Time) {
-	e.Lifecycle = Lifecycle{}
+	e.Process = Process{}
 	clamp := func(t *time.Time) {
 		if t.After(base) {
 			*t = base
@@ -58,7 +58,7 @@ func (e *Evidence) rebooted(base time.Time) {
 		clamp(&t.Since)
 		clamp(&t.Last)
 		clamp(&t.Recovered)
-		for _, c := range t.Causes {
+		for _, c := range t.Failures {
 			clamp(&c.Last)
 			c.Minutes = clampBins(c.Minutes, base)
 		}
