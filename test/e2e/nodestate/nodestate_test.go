@@ -49,7 +49,7 @@ type scenario struct {
 }
 
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	root string
 	ca   *pkitest.Pair
 }
@@ -141,7 +141,7 @@ func TestNodeStateThroughNPD(t *testing.T) {
 
 // healthyJournal writes a kubelet that started 9 minutes ago and
 // registered: the journal has nothing against any condition.
-func healthyJournal(t *testing.T, root string) {
+func healthyJournal(t testing.TB, root string) {
 	at := time.Now().Add(-9 * time.Minute)
 	kl := func(i int, src, msg string) export.Entry {
 		ts := at.Add(time.Duration(i) * time.Millisecond)
