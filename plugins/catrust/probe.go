@@ -178,7 +178,7 @@ func judge(hs shake, server, name, what string, now time.Time) doctor.Finding {
 			who = "API server's CA"
 		}
 		f.Reason, f.Label, f.Rule = "KubeletAPIServerCertExpired", "x509 expired: "+who, "server-expired"
-		f.Detail = fmt.Sprintf("%s: %s %q expired %s", server, who, inv.Cert.Subject.CommonName, stamp(inv.Cert.NotAfter))
+		f.Detail = fmt.Sprintf("%s: %q expired %s", server, inv.Cert.Subject.CommonName, stamp(inv.Cert.NotAfter))
 		f.Hint = "renew the API server's serving certificate (kubeadm certs renew apiserver) or check the node's clock"
 	case errors.As(verr, &ua):
 		f.Reason, f.Label, f.Rule = "KubeletCAUnknownAuthority", "x509 unknown authority", "server-unknown-authority"
