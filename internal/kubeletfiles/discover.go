@@ -62,8 +62,12 @@ var Layouts = []Layout{
 	{Name: "kubeadm", Files: Files{Kubeconfig: "/etc/kubernetes/kubelet.conf",
 		BootstrapKubeconfig: "/etc/kubernetes/bootstrap-kubelet.conf", Config: "/var/lib/kubelet/config.yaml"},
 		Marks: []string{"/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf", "/var/lib/kubelet/config.yaml"}},
+	// Amazon Linux 2023's nodeadm writes config.json and a drop-in directory.
+	{Name: "eks-al2023", Files: Files{Kubeconfig: "/var/lib/kubelet/kubeconfig", Config: "/etc/kubernetes/kubelet/config.json",
+		ConfigDir: "/etc/kubernetes/kubelet/config.json.d"},
+		Marks: []string{"/etc/kubernetes/kubelet/config.json"}},
 	{Name: "eks", Files: Files{Kubeconfig: "/var/lib/kubelet/kubeconfig", Config: "/etc/kubernetes/kubelet/kubelet-config.json"},
-		Marks: []string{"/var/lib/kubelet/kubeconfig", "/etc/kubernetes/kubelet/kubelet-config.json"}},
+		Marks: []string{"/etc/kubernetes/kubelet/kubelet-config.json", "/var/lib/kubelet/kubeconfig"}},
 	{Name: "k3s", Files: Files{Kubeconfig: "/var/lib/rancher/k3s/agent/kubelet.kubeconfig",
 		ConfigDir: "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d"},
 		Marks: []string{"/var/lib/rancher/k3s/agent/kubelet.kubeconfig", "/var/lib/rancher/k3s/agent/client-kubelet.crt"}},
