@@ -161,6 +161,8 @@ func (r *run) validity(what, where string, c *x509.Certificate, kind string) {
 		r.problem(reason+"Expired", what+" expired",
 			fmt.Sprintf("%s expired %s (%s ago)", where, stamp(c.NotAfter), human(r.now.Sub(c.NotAfter))), kind+"-expired",
 			rotateHint(kind))
+		// The episode began when the certificate expired: alerts key on it.
+		r.out[len(r.out)-1].Since = c.NotAfter
 		return
 	}
 	left := c.NotAfter.Sub(r.now)
