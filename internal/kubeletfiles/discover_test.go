@@ -306,3 +306,15 @@ users:
 		t.Errorf("missing kubeconfig: %v", err)
 	}
 }
+
+// BenchmarkDiscoverHost is discovery on this machine's own root: a scan of
+// every process in /proc for a kubelet, then the unit and layout files.
+func BenchmarkDiscoverHost(b *testing.B) {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	b.ReportMetric(float64(len(procs)), "processes")
+	for b.Loop() {
+		if _, err := Discover(hostpath.Default); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

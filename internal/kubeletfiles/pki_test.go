@@ -142,3 +142,23 @@ func TestActiveKubeconfig(t *testing.T) {
 		})
 	}
 }
+
+func TestLoaderLoadsOncePerRoot(t *testing.T) {
+	a, b := hostpath.Root(t.TempDir()), hostpath.Root(t.TempDir())
+	var l Loader
+	n1, _ := l.Load(a, Files{})
+	n2, _ := l.Load(a, Files{})
+	if n1 != n2 {
+		t.Error("same root and override loaded twice")
+	}
+	if n3, _ := l.Load(b, Files{}); n3 == n1 || n3.Root != b {
+		t.Error("another root reused the first root's node")
+	}
+	if n4, _ := l.Load(b, Files{Kubeconfig: "/k"}); n4.Files.Kubeconfig != "/k" {
+		t.Error("another override reused the node")
+	}
+	var none *Loader
+	if n, err := none.Load(a, Files{}); err != nil || n == nil {
+		t.Errorf("nil Loader: %v", err)
+	}
+}

@@ -38,6 +38,9 @@ const (
 type Check struct {
 	Timeout time.Duration
 	Files   kubeletfiles.Files
+	// Loader shares one load of the kubelet's files among the checks of
+	// an invocation (nil: load for this check alone).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -59,7 +62,7 @@ func (c *Check) MaxAge() time.Duration { return MaxAge }
 
 // Run implements doctor.Check.
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	n, err := kubeletfiles.Load(env.Root, c.Files)
+	n, err := c.Loader.Load(env.Root, c.Files)
 	if err != nil || !n.Files.Found {
 		return nil, err // no kubelet under the root: nothing to probe for
 	}

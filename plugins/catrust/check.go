@@ -29,6 +29,9 @@ const DefaultWarn = 30 * 24 * time.Hour
 type Check struct {
 	Warn  time.Duration
 	Files kubeletfiles.Files
+	// Loader shares one load of the kubelet's files among the checks of
+	// an invocation (nil: load for this check alone).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -47,7 +50,7 @@ func (c *Check) Source() doctor.Source { return doctor.SourceNodeState }
 
 // Run implements doctor.Check.
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	n, err := kubeletfiles.Load(env.Root, c.Files)
+	n, err := c.Loader.Load(env.Root, c.Files)
 	if err != nil || !n.Files.Found {
 		return nil, err // no kubelet under the root: nothing to judge
 	}

@@ -31,6 +31,9 @@ const (
 type Probe struct {
 	Timeout time.Duration
 	Files   kubeletfiles.Files
+	// Loader shares one load of the kubelet's files among the checks of
+	// an invocation (nil: load for this check alone).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -54,7 +57,7 @@ func (p *Probe) MaxAge() time.Duration { return ProbeMaxAge }
 // verify (no kubeconfig, verification off) or the server cannot be reached:
 // the on-disk check and the reachability probe speak for those.
 func (p *Probe) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	n, err := kubeletfiles.Load(env.Root, p.Files)
+	n, err := p.Loader.Load(env.Root, p.Files)
 	if err != nil || !n.Files.Found {
 		return nil, err
 	}

@@ -33,6 +33,9 @@ type Check struct {
 	Warn time.Duration
 	// Files override what discovery finds (the command line's flags).
 	Files kubeletfiles.Files
+	// Loader shares one load of the kubelet's files among the checks of
+	// an invocation (nil: load for this check alone).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -51,7 +54,7 @@ func (c *Check) Source() doctor.Source { return doctor.SourceNodeState }
 
 // Run implements doctor.Check.
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	n, err := kubeletfiles.Load(env.Root, c.Files)
+	n, err := c.Loader.Load(env.Root, c.Files)
 	if err != nil {
 		return nil, err
 	}
