@@ -112,7 +112,7 @@ func fillFromLayout(root hostpath.Root, f *Files) {
 	found := false
 	for _, cand := range Layouts {
 		for _, m := range cand.Marks {
-			if _, err := os.Lstat(root.Path(m)); err == nil {
+			if _, err := lstat(root, m); err == nil {
 				l, found = cand, true
 				break
 			}

@@ -318,3 +318,24 @@ func BenchmarkDiscoverHost(b *testing.B) {
 		}
 	}
 }
+
+func TestDiscoverThroughSymlinkedDirectories(t *testing.T) {
+	root := hostpath.Root(t.TempDir())
+	// /etc/kubernetes is an absolute link inside the root (a config
+	// management layout); outside the root the same path does not exist.
+	write(t, root, map[string]string{"/srv/k8s/kubelet.conf": "x", "/etc/hostname": "n1"})
+	if err := os.Symlink("/srv/k8s", root.Path("/etc/kubernetes")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Discover(root)
+	if err != nil || !f.Found || !strings.HasPrefix(f.From, "kubeadm layout") {
+		t.Fatalf("Discover = %+v, %v; want the kubeadm layout found through the link", f, err)
+	}
+	if err := os.Symlink("/srv/k8s/gone.pem", root.Path("/srv/k8s/current.pem")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = root.ReadFile("/etc/kubernetes/current.pem")
+	if got := Fault(root, "/etc/kubernetes/current.pem", err); got != FaultDangling {
+		t.Errorf("dangling link under a linked directory: %q", got)
+	}
+}
