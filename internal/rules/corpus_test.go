@@ -71,8 +71,8 @@ type corpusScore struct {
 	// strictPos also counts start-up transients and workload verdicts on
 	// none rows: reported, not held to the bar (check raises neither alone).
 	strictPos int
-	perCat                    map[Category][2]int
-	misses                    []string
+	perCat    map[Category][2]int
+	misses    []string
 }
 
 func scoreCorpus(c *Classifier, lines []corpusLine) corpusScore {
