@@ -8,9 +8,10 @@
 //
 //	go run ./test/sweep/cmd/extract [-o test/sweep/templates.tsv]
 //
-// Rows already in the table keep their category and reason (a category set
-// by hand stays set); a new row gets the category the registry gives it now
-// and the reason "rule <id>" or "no rule", to be reviewed.
+// Rows whose reason was written by hand keep their category and reason;
+// every other row gets the category the registry gives it now and the
+// reason "rule <id>" or "no rule (<package>)", so that the table's diff
+// shows what a rule change moved, to be reviewed.
 package main
 
 import (
@@ -127,7 +128,7 @@ func run(out string) error {
 		v := c.Classify(t.Line())
 		prev, ok := old[t.Key()]
 		switch {
-		case ok:
+		case ok && handSet(prev.Reason):
 			t.Category, t.Reason = prev.Category, prev.Reason
 		default:
 			t.Category = string(v.Category)
@@ -139,7 +140,7 @@ func run(out string) error {
 				t.Reason = "rule " + v.Rule
 			}
 		}
-		if ok || keep(t, v, f.files) {
+		if (ok && handSet(prev.Reason)) || keep(t, v, f.files) {
 			table = append(table, t)
 		}
 	}
@@ -174,6 +175,14 @@ func keep(t sweep.Template, v rules.Verdict, files []string) bool {
 		return known
 	}
 	return true
+}
+
+// handSet reports whether a row's reason was written by a reviewer: such a
+// row keeps its category, and TestTemplatesTable holds the registry to it.
+// Rows the tool wrote ("rule <id>", "no rule (...)") take the registry's
+// verdict again, and the diff of the table shows what a rule change moved.
+func handSet(reason string) bool {
+	return !strings.HasPrefix(reason, "rule ") && !strings.HasPrefix(reason, "no rule")
 }
 
 // area is the package a template was found in, for a reviewer of a row no
