@@ -128,6 +128,8 @@ var wordingCases = []tc{
 		cat: Resources, rule: "permission-denied", cause: "open /proc/cpuinfo"},
 	{name: "machine info plain", line: kl('E', "setters.go:300", `Error getting machine info: some error`),
 		cat: Resources, rule: "machine-info"},
+	{name: "cgroup mountpoint", line: kl('F', "server.go:274", `failed to run Kubelet: mountpoint for cpu not found`),
+		cat: Resources, rule: "cgroup-mountpoint", cause: "cpu", fatal: true},
 	{name: "kernel flag", line: kl('E', "container_manager_linux.go:449", `"Updating kernel flag failed (Hint: enable KubeletInUserNamespace feature flag to ignore the error)" err="open /proc/sys/vm/overcommit_memory: read-only file system" flag="vm/overcommit_memory"`),
 		cat: Resources, rule: "read-only-fs", cause: "open /proc/sys/vm/overcommit_memory"},
 	{name: "kernel flag plain", line: kl('E', "container_manager_linux.go:449", `"Updating kernel flag failed (Hint: enable KubeletInUserNamespace feature flag to ignore the error)"`),
