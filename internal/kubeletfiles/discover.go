@@ -28,9 +28,11 @@ type Files struct {
 	// Flags are all the --flags seen where the files were found, without
 	// their dashes ("hostname-override" -> "node-1").
 	Flags map[string]string
-	// Env is the kubelet's environment where it can be read (the running
-	// process's, else the unit's Environment= and EnvironmentFile=): its
-	// HTTPS_PROXY and NO_PROXY decide how it reaches the API server.
+	// Env is the kubelet's proxy environment where it can be read (the
+	// running process's, else the unit's Environment= and EnvironmentFile=):
+	// its HTTPS_PROXY and NO_PROXY decide how it reaches the API server.
+	// Only the proxy variables are kept: a process environment can hold
+	// credentials, and nothing else here needs it.
 	Env map[string]string
 	// Found is false when nothing under the root says a kubelet is there:
 	// no process, unit, flags file or layout file. The paths are then
@@ -83,7 +85,7 @@ func Discover(root hostpath.Root) (Files, error) {
 	if err != nil {
 		return Files{}, err
 	}
-	f := Files{Flags: flags, Env: env, From: from, Found: from != ""}
+	f := Files{Flags: flags, Env: proxyEnv(env), From: from, Found: from != ""}
 	if f.Flags == nil {
 		f.Flags = map[string]string{}
 	}
@@ -240,4 +242,21 @@ func comm(dir string) string {
 	var buf [32]byte
 	n, _ := f.Read(buf[:])
 	return strings.TrimSpace(string(buf[:n]))
+}
+
+// proxyVars are the variables Go's HTTP proxy resolution reads.
+var proxyVars = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"}
+
+// proxyEnv keeps the proxy variables of env; nil stays nil (not known).
+func proxyEnv(env map[string]string) map[string]string {
+	if env == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, k := range proxyVars {
+		if v, ok := env[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,7 +50,7 @@ func TestDiscover(t *testing.T) {
 				"/proc/77/comm":     "bash\n",
 				"/proc/77/cmdline":  "bash\x00--kubeconfig=/nope\x00",
 				"/proc/120/comm":    "kubelet\n",
-				"/proc/120/environ": "PATH=/usr/bin\x00HTTPS_PROXY=http://proxy:3128\x00",
+				"/proc/120/environ": "PATH=/usr/bin\x00AWS_SECRET_ACCESS_KEY=planted\x00HTTPS_PROXY=http://proxy:3128\x00",
 				"/proc/120/cmdline": "/usr/bin/kubelet\x00--kubeconfig\x00/etc/kubernetes/kubelet.conf\x00" +
 					"--config=/srv/kubelet.yaml\x00--rotate-certificates\x00--hostname-override\x00Node-1\x00--cert-dir=/srv/pki\x00",
 				"/etc/systemd/system/kubelet.service.d/10-kubeadm.conf": kubeadmDropin,
@@ -130,6 +131,11 @@ func TestDiscover(t *testing.T) {
 			for k, v := range tt.want.Flags {
 				if got.Flags[k] != v {
 					t.Errorf("flag %s = %q, want %q", k, got.Flags[k], v)
+				}
+			}
+			for k := range got.Env {
+				if !slices.Contains(proxyVars, k) {
+					t.Errorf("Env keeps %s: only the proxy variables may be kept", k)
 				}
 			}
 			for k, v := range tt.want.Env {
