@@ -1,6 +1,7 @@
 package kubeletfiles
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -160,5 +161,22 @@ func TestLoaderLoadsOncePerRoot(t *testing.T) {
 	var none *Loader
 	if n, err := none.Load(a, Files{}); err != nil || n == nil {
 		t.Errorf("nil Loader: %v", err)
+	}
+}
+
+func TestNodesNameservers(t *testing.T) {
+	root := hostpath.Root(t.TempDir())
+	write(t, root, map[string]string{"/etc/resolv.conf": "search corp\nnameserver 10.0.0.2\nnameserver fe80::1\nnameserver bogus\noptions ndots:5\n"})
+	if got := Nameservers(root); strings.Join(got, ",") != "10.0.0.2,fe80::1" {
+		t.Errorf("nameservers = %q", got)
+	}
+}
+
+func TestLookupHostReadsTheNodesHostsFile(t *testing.T) {
+	root := hostpath.Root(t.TempDir())
+	write(t, root, map[string]string{"/etc/hosts": "# kubeadm\n10.1.2.3 cp.kubelet-doctor.invalid\n::1 CP.kubelet-doctor.invalid. other # dual\n"})
+	got, err := LookupHost(context.Background(), root, "cp.kubelet-doctor.invalid")
+	if err != nil || strings.Join(got, ",") != "10.1.2.3,::1" {
+		t.Errorf("LookupHost = %q, %v", got, err)
 	}
 }

@@ -83,7 +83,7 @@ func (p *Probe) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	hs, err := handshake(pctx, net.JoinHostPort(host, port), name, roots, env.Now)
+	hs, err := handshake(pctx, n, host, port, name, roots, env.Now)
 	if err := callerDone(ctx); err != nil {
 		return nil, err // our caller's deadline says nothing about the server
 	}
@@ -119,13 +119,27 @@ type shake struct {
 	verr error
 }
 
-// handshake completes a TLS handshake with addr and verifies the peer for
+// handshake completes a TLS handshake with host:port (the name resolved as
+// the node resolves it) and verifies the peer for
 // name against roots at now. The handshake itself does not verify, so that
 // a failed verification still shows the certificate it failed on: nothing
 // is sent on the connection, no credential and no request.
-func handshake(ctx context.Context, addr, name string, roots *x509.CertPool, now time.Time) (shake, error) {
+func handshake(ctx context.Context, n *kubeletfiles.Node, host, port, name string, roots *x509.CertPool, now time.Time) (shake, error) {
+	addrs := []string{host}
+	if net.ParseIP(host) == nil {
+		var err error
+		if addrs, err = kubeletfiles.LookupHost(ctx, n.Root, host); err != nil {
+			return shake{}, err
+		}
+	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	var conn net.Conn
+	var err error
+	for _, a := range addrs {
+		if conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(a, port)); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return shake{}, err
 	}
