@@ -112,6 +112,22 @@ func headings(lines []string, level int) []string {
 	return out
 }
 
+// prose returns the lines outside fenced code blocks.
+func prose(lines []string) []string {
+	var out []string
+	fence := false
+	for _, l := range lines {
+		if strings.HasPrefix(l, "```") {
+			fence = !fence
+			continue
+		}
+		if !fence {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // section returns the lines of the level-2 section named name.
 func section(lines []string, name string) []string {
 	var out []string
@@ -260,7 +276,7 @@ var reasonLike = regexp.MustCompile(`^Kubelet[A-Z][A-Za-z]+$`)
 func TestRunbooksNameOnlyReasonsThatExist(t *testing.T) {
 	known := knownReasons(t)
 	for _, rb := range loadRunbooks(t) {
-		text := strings.Join(rb.lines, "\n")
+		text := strings.Join(prose(rb.lines), "\n")
 		for _, m := range backticked.FindAllStringSubmatch(text, -1) {
 			if reasonLike.MatchString(m[1]) && !known[m[1]] {
 				t.Errorf("%s names `%s`: no condition, reason or event reason of that name", rb.path, m[1])
