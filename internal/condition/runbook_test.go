@@ -14,6 +14,7 @@ package condition_test
 //     in backticks (`plugins/certs`) followed by the rule ids that check
 //     reports, in backticks. A package that exists must contain each id as a
 //     string literal; a package not merged yet must be one of pendingChecks.
+//   - Rule ids appear in backticks only on those paragraphs.
 //   - Any backticked word that looks like a reason or type (Kubelet...) must
 //     be a condition type or a reason of the table or of a check.
 //   - Relative links resolve to files of the repository.
@@ -182,6 +183,24 @@ func tagged(lines []string, tag string) [][]string {
 	return out
 }
 
+// outsideRules returns the backticked words of the prose outside the
+// Rules: and Node state: paragraphs.
+func outsideRules(lines []string) []string {
+	var out []string
+	lines = prose(lines)
+	for i := 0; i < len(lines); i++ {
+		if strings.HasPrefix(lines[i], "Rules:") || strings.HasPrefix(lines[i], "Node state:") {
+			for ; i < len(lines) && strings.TrimSpace(lines[i]) != ""; i++ {
+			}
+			continue
+		}
+		for _, m := range backticked.FindAllStringSubmatch(lines[i], -1) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
 // leadsTo reports whether rule r can raise or clear condition c.
 func leadsTo(r rules.Rule, c condition.Condition) bool {
 	switch {
@@ -227,6 +246,11 @@ func TestRunbooksNameExactlyTheRulesOfTheirCondition(t *testing.T) {
 					t.Errorf("%s names rule `%s` twice", rb.path, id)
 				}
 				named[id] = true
+			}
+		}
+		for _, id := range outsideRules(rb.lines) {
+			if _, ok := byID[id]; ok {
+				t.Errorf("%s names rule `%s` outside a Rules: paragraph: name rule ids only there", rb.path, id)
 			}
 		}
 		var missing []string
