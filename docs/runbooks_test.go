@@ -1,7 +1,9 @@
-package condition_test
+// Package docs_test keeps the documentation in step with the code: the
+// runbooks (docs/runbooks/<Type>.md) with the condition table and the rule
+// registry, and docs/node-requirements.md with the list of checks.
+package docs_test
 
-// The runbooks (docs/runbooks/<Type>.md) are kept in step with the condition
-// table and the rule registry by these tests. Conventions a runbook follows:
+// Conventions a runbook follows:
 //
 //   - The same sections, in order (runbookSections), and under Recovery one
 //     subsection per distribution family (recoverySections).
@@ -10,20 +12,25 @@ package condition_test
 //     category, a recovery marker that clears it, or a kubelet exit for
 //     KubeletStartupProblem); every rule that can raise or clear the
 //     condition is named on such a line.
-//   - A paragraph starting with "Node state:" names node-state checks by package
-//     in backticks (`plugins/certs`) followed by the rule ids that check
-//     reports, in backticks. A package that exists must contain each id as a
-//     string literal; a package not merged yet must be one of pendingChecks.
+//   - A paragraph starting with "Node state:" names node-state checks by
+//     package in backticks (`plugins/certs`), each followed by the rule ids or
+//     reasons that check reports, in backticks. A package that exists must
+//     have each as a string literal in its sources or its tests (what its
+//     tests assert on is its vocabulary); a package not merged yet must be
+//     one of pendingChecks, and its words are verified once it lands.
 //   - Rule ids appear in backticks only on those paragraphs.
 //   - Any backticked word that looks like a reason or type (Kubelet...) must
 //     be a condition type or a reason of the table or of a check.
 //   - Relative links resolve to files of the repository.
 
 import (
+	"go/scanner"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,7 +39,7 @@ import (
 )
 
 // repoRoot is the repository, seen from this package's directory.
-const repoRoot = "../.."
+const repoRoot = ".."
 
 var runbookSections = []string{
 	"What it means", "What breaks while it is True", "Confirm on the node", "Confirm from the cluster",
@@ -301,9 +308,9 @@ func TestRunbooksNameOnlyReasonsThatExist(t *testing.T) {
 	known := knownReasons(t)
 	for _, rb := range loadRunbooks(t) {
 		text := strings.Join(prose(rb.lines), "\n")
-		for _, m := range backticked.FindAllStringSubmatch(text, -1) {
-			if reasonLike.MatchString(m[1]) && !known[m[1]] {
-				t.Errorf("%s names `%s`: no condition, reason or event reason of that name", rb.path, m[1])
+		for _, w := range outsideRules(rb.lines) {
+			if reasonLike.MatchString(w) && !known[w] {
+				t.Errorf("%s names `%s`: no condition, reason or event reason of that name", rb.path, w)
 			}
 		}
 		want := []string{rb.cond.ProblemReason, rb.cond.HealthyReason}
@@ -318,7 +325,8 @@ func TestRunbooksNameOnlyReasonsThatExist(t *testing.T) {
 	}
 }
 
-// stringLiterals are the quoted strings of a package's non-test sources.
+// stringLiterals are the string literals of a package's sources and tests,
+// read with the Go scanner (raw strings and escapes included).
 func stringLiterals(t *testing.T, pkg string) map[string]bool {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(repoRoot, pkg, "*.go"))
@@ -326,24 +334,31 @@ func stringLiterals(t *testing.T, pkg string) map[string]bool {
 		t.Fatal(err)
 	}
 	out := map[string]bool{}
-	lit := regexp.MustCompile(`"([^"\\]*)"`)
 	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
 		src, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range lit.FindAllStringSubmatch(string(src), -1) {
-			out[m[1]] = true
+		fset := token.NewFileSet()
+		var s scanner.Scanner
+		s.Init(fset.AddFile(f, fset.Base(), len(src)), src, nil, 0)
+		for {
+			_, tok, lit := s.Scan()
+			if tok == token.EOF {
+				break
+			}
+			if tok == token.STRING {
+				if v, err := strconv.Unquote(lit); err == nil {
+					out[v] = true
+				}
+			}
 		}
 	}
 	return out
 }
 
-// checkNodeState verifies the words of one "Node state:" line or table
-// cell: packages, each followed by the ids it reports.
+// checkNodeState verifies the words of one "Node state:" paragraph or
+// table cell: packages, each followed by the ids or reasons it reports.
 func checkNodeState(t *testing.T, where string, words []string) {
 	t.Helper()
 	var pkg string
@@ -362,7 +377,7 @@ func checkNodeState(t *testing.T, where string, words []string) {
 		case pkg == "":
 			t.Errorf("%s: id `%s` before any check package", where, w)
 		case lits != nil && !lits[w]:
-			t.Errorf("%s: %s reports no id %q (not a string literal in its sources)", where, pkg, w)
+			t.Errorf("%s: %s reports no rule id or reason %q (not a string literal in its sources or tests)", where, pkg, w)
 		}
 	}
 }
