@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,11 +25,12 @@ import (
 
 // node is one node root with its journal and kubelet-doctor's state.
 type node struct {
-	t     *testing.T
-	bin   string
-	root  string
-	state string
-	file  string // the journal file
+	t       *testing.T
+	bin     string
+	root    string
+	state   string
+	file    string       // the journal file
+	runtime net.Listener // the container runtime's socket, while it runs
 }
 
 // newNode skips when KD_BIN is unset and fails when it is set but unusable:
@@ -202,5 +204,18 @@ func writeFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// runbookProse fails unless cond's runbook says text (joined across line
+// breaks): a step the test follows that has no shell line of its own.
+func runbookProse(t *testing.T, cond, text string) {
+	t.Helper()
+	data, err := os.ReadFile(repoFile("docs/runbooks/" + cond + ".md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(data)), " "), text) {
+		t.Fatalf("docs/runbooks/%s.md no longer says %q: the test follows the runbook; update both", cond, text)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,13 +60,33 @@ func (n *node) baseline(ca *authority) {
 	n.write("/etc/kubernetes/pki/ca.crt", ca.certPEM, 0o644)
 	n.write("/proc/swaps", []byte("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"), 0o444)
 	n.write("/etc/resolv.conf", []byte("nameserver 10.0.0.2\nsearch example.internal\n"), 0o644)
-	sock := n.path("/run/containerd/containerd.sock")
-	n.write("/run/containerd/.keep", nil, 0o644)
-	l, err := net.Listen("unix", sock)
+	n.startRuntime()
+}
+
+// runtimeSocket is containerRuntimeEndpoint's socket on the node.
+const runtimeSocket = "/run/containerd/containerd.sock"
+
+// startRuntime makes the runtime's socket listen, as a started containerd.
+func (n *node) startRuntime() {
+	n.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(n.path(runtimeSocket)), 0o755); err != nil {
+		n.t.Fatal(err)
+	}
+	l, err := net.Listen("unix", n.path(runtimeSocket))
 	if err != nil {
 		n.t.Fatalf("runtime socket: %v", err)
 	}
+	n.runtime = l
 	n.t.Cleanup(func() { l.Close() })
+}
+
+// stopRuntime closes and removes the socket, as a containerd that died.
+func (n *node) stopRuntime() {
+	n.t.Helper()
+	n.runtime.Close() // a unix listener removes its socket file on Close
+	if _, err := os.Stat(n.path(runtimeSocket)); err == nil {
+		n.t.Fatalf("the runtime's socket is still there after it stopped")
+	}
 }
 
 // configMissing is the kubelet's fatal error when its --config file is gone.
