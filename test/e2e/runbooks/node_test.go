@@ -192,7 +192,11 @@ func runbookLine(t *testing.T, cond, prefix string) string {
 // moved under the root (see rooted), in dir, with env added.
 func (n *node) apply(line, dir string, env ...string) {
 	n.t.Helper()
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", rooted(line, n.root))
+	r := rooted(line, n.root)
+	if e := escapes(r, n.root); len(e) > 0 {
+		n.t.Fatalf("the documented step would touch %q outside the node root; not run: %s", e, line)
+	}
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", r)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {

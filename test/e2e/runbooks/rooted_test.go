@@ -15,41 +15,65 @@ var hostDirs = []string{"/etc/", "/var/", "/run/"}
 // quoted text: `sed -i 's|a|resolvConf: /etc/x|' /var/lib/kubelet/config.yaml`
 // edits the file under root but writes the node's own path into it.
 func rooted(line, root string) string {
-	var b strings.Builder
+	var out strings.Builder
+	last := 0
+	words(line, func(i int) {
+		if hostPath(line[i:]) {
+			out.WriteString(line[last:i])
+			out.WriteString(root)
+			last = i
+		}
+	})
+	out.WriteString(line[last:])
+	return out.String()
+}
+
+// escapes returns the absolute paths a rooted line would still touch
+// outside root: a guard against a quoting case rooted does not know, since
+// the tests run the lines as root on the real machine.
+func escapes(rootedLine, root string) []string {
+	var out []string
+	words(rootedLine, func(i int) {
+		w := rootedLine[i:]
+		if end := strings.IndexAny(w, " \t;&|)<>\"'"); end >= 0 {
+			w = w[:end]
+		}
+		if strings.HasPrefix(w, "/") && !strings.HasPrefix(w, root+"/") && w != "/dev/null" {
+			out = append(out, w)
+		}
+	})
+	return out
+}
+
+// words calls at with the index of every word start in command context.
+func words(line string, at func(i int)) {
 	// ctx is the stack of quoting contexts: 'c' command words, '"' double
 	// quotes, '\'' single quotes.
 	ctx := []byte{'c'}
 	for i := 0; i < len(line); i++ {
-		top := ctx[len(ctx)-1]
-		ch := line[i]
+		top, ch := ctx[len(ctx)-1], line[i]
 		switch {
 		case top == '\'':
 			if ch == '\'' {
 				ctx = ctx[:len(ctx)-1]
 			}
-		case ch == '\\' && i+1 < len(line):
-			b.WriteByte(ch)
-			i++
-			ch = line[i]
+		case ch == '\\':
+			i++ // the escaped character is literal
 		case top == '"' && ch == '"':
 			ctx = ctx[:len(ctx)-1]
 		case ch == '$' && i+1 < len(line) && line[i+1] == '(':
-			b.WriteString("$(")
 			i++
 			ctx = append(ctx, 'c')
-			continue
 		case top == 'c' && ch == ')' && len(ctx) > 1:
 			ctx = ctx[:len(ctx)-1]
 		case top == 'c' && ch == '\'':
 			ctx = append(ctx, '\'')
 		case top == 'c' && ch == '"':
 			ctx = append(ctx, '"')
-		case top == 'c' && wordStart(line, i) && hostPath(line[i:]):
-			b.WriteString(root)
+		case top == 'c' && ch == '/' && wordStart(line, i):
+			at(i)
 		}
-		b.WriteByte(ch)
 	}
-	return b.String()
 }
 
 // wordStart reports whether a word may start at i: at the start, or after
@@ -89,6 +113,25 @@ func TestRootedMovesOnlyTheCommandsPaths(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := rooted(tc.line, "/R"); got != tc.want {
 				t.Errorf("rooted(%q)\n got %q\nwant %q", tc.line, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEscapesNamesPathsLeftOutsideTheRoot(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		want       []string
+	}{
+		{"all rooted", rooted(`mv /etc/a /var/b/* /run/c/ 2>/dev/null`, "/R"), nil},
+		{"quoted text is not a path", rooted(`sed -i 's|x|/etc/y|' /etc/z`, "/R"), nil},
+		{"a path rooted does not move", rooted(`cp /etc/a /usr/local/b`, "/R"), []string{"/usr/local/b"}},
+		{"inside a substitution", rooted(`echo "$(cat /opt/x)"`, "/R"), []string{"/opt/x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := escapes(tc.line, "/R")
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("escapes(%q) = %q, want %q", tc.line, got, tc.want)
 			}
 		})
 	}
