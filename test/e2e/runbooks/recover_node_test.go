@@ -84,7 +84,7 @@ func TestClientCertExpiredThenRenewed(t *testing.T) {
 	seen := fail.Add(40 * time.Second)
 	// The kubelet cannot re-bootstrap: that is the condition, and its
 	// runbook sends the reader to the certificate's recovery.
-	n.want("KubeletBootstrapProblem", seen, 1, "bootstrap kubeconfig missing")
+	n.want("KubeletBootstrapProblem", seen, 1, "bootstrap kubeconfig missing|no bootstrap file")
 	n.want("KubeletStartupProblem", seen, 1, "crash-loop")
 	runbookProse(t, "KubeletBootstrapProblem", "[KubeletCertificateProblem](KubeletCertificateProblem.md) (a new kubelet.conf from `kubeadm kubeconfig user`)")
 
@@ -113,13 +113,13 @@ func (n *node) renewClientCert(ca *authority, server string, at time.Time) {
 	// --client-name system:node:NODE` prints: a kubeconfig with the
 	// credentials embedded, copied to the node with mode 0600.
 	runbookProse(t, "KubeletCertificateProblem", "kubeadm kubeconfig user --org system:nodes --client-name system:node:NODE")
-	certPEM, keyPEM := ca.issueClientParts(t, "system:node:worker-1", -time.Minute, 365*24*time.Hour)
+	certPEM, keyPEM := ca.issueClientParts(t, "system:node:worker-1", -2*time.Hour, 365*24*time.Hour)
 	n.write("/etc/kubernetes/kubelet.conf", kubeconfig(server, ca.certPEM,
 		"client-certificate-data: "+base64.StdEncoding.EncodeToString(certPEM)+
 			"\n    client-key-data: "+base64.StdEncoding.EncodeToString(keyPEM)), 0o600)
 	// The restarted kubelet uses the embedded credentials, requests a
 	// certificate of its own and stores it as kubelet-client-current.pem.
-	n.installClientCert(ca.issueClient(t, "system:node:worker-1", -time.Minute, 365*24*time.Hour), "kubelet-client-2026-12-01-10-00-00.pem")
+	n.installClientCert(ca.issueClient(t, "system:node:worker-1", -2*time.Hour, 365*24*time.Hour), "kubelet-client-2026-12-01-10-00-00.pem")
 	n.log(append(started(at),
 		kubelet(at.Add(time.Second), 'I', "csr.go:299", `"Certificate signing request is issued" csr="csr-7qv2m"`),
 		kubelet(at.Add(2*time.Second), 'I', "transport.go:147", `"Certificate rotation detected, shutting down client connections to start using new credentials"`),
@@ -205,7 +205,9 @@ func exited(at time.Time, restart int) []export.Entry {
 }
 
 // issueClientParts signs a client certificate for cn in system:nodes, valid
-// from now+from to now+to, and returns its certificate and key PEM.
+// from now+from to now+to (the scenarios' clock is an hour in the past: a
+// certificate "issued at the fix" starts before it), and returns its
+// certificate and key PEM.
 func (a *authority) issueClientParts(t *testing.T, cn string, from, to time.Duration) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

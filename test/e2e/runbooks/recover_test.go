@@ -156,7 +156,7 @@ func TestUntrustedCAThenFixed(t *testing.T) {
 		kubelet(fail.Add(time.Second), 'E', "controller.go:145", `"Failed to ensure lease exists, will retry" err=`+strconv.Quote(tlsErr.Error())+` interval="200ms"`),
 	)
 	seen := fail.Add(time.Minute)
-	n.want("KubeletCATrustProblem", seen, 1, "x509 unknown authority")
+	n.want("KubeletCATrustProblem", seen, 1, "unknown authority")
 	n.want("KubeletRegistrationProblem", seen, 0) // a symptom of the CA, not its own problem
 
 	// The documented fix: the cluster's CA (copied from a control-plane
@@ -263,8 +263,10 @@ func newAuthority(t *testing.T, cn string) *authority {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Lifetimes as kubeadm gives them (CA ten years, leaves one year), from
+	// before the scenarios' clock: they evaluate an hour in the past.
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(48 * time.Hour),
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -282,7 +284,7 @@ func newAPIServer(t *testing.T, ca *authority) *httptest.Server {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "kube-apiserver"},
-		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(48 * time.Hour),
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
