@@ -120,7 +120,8 @@ func (n *node) want(cond string, at time.Time, code int, words ...string) verdic
 	n.t.Helper()
 	v := n.check(cond, at)
 	if v.code != code {
-		n.t.Fatalf("%s at %s: %s, want exit %d\nstderr:\n%s", cond, at.Format(time.TimeOnly), v, code, v.diags)
+		n.t.Fatalf("%s at %s: %s, want exit %d\nstderr:\n%s\nevery condition then:\n%s",
+			cond, at.Format(time.TimeOnly), v, code, v.diags, n.all(at))
 	}
 	for _, w := range words {
 		if !slices.ContainsFunc(strings.Split(w, "|"), func(alt string) bool { return strings.Contains(v.line, alt) }) {
@@ -131,6 +132,22 @@ func (n *node) want(cond string, at time.Time, code int, words ...string) verdic
 		n.t.Errorf("%s: the plugin's log does not name the runbook:\n%s", cond, v.diags)
 	}
 	return v
+}
+
+// all is every condition's line at a moment: what a failure report needs
+// to show which condition took the evidence instead.
+func (n *node) all(at time.Time) string {
+	var b strings.Builder
+	for _, c := range conditionTypes {
+		fmt.Fprintf(&b, "  %-30s %s\n", c, n.check(c, at))
+	}
+	return b.String()
+}
+
+var conditionTypes = []string{
+	"KubeletCertificateProblem", "KubeletCATrustProblem", "KubeletBootstrapProblem", "KubeletAuthorizationProblem",
+	"KubeletRegistrationProblem", "KubeletAPIServerUnreachable", "KubeletConfigProblem", "KubeletRuntimeProblem",
+	"KubeletResourceAccessProblem", "KubeletDNSProblem", "KubeletStartupProblem",
 }
 
 // kubelet is a kubelet entry with a klog text header dated like the entry.
