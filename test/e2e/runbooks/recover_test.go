@@ -266,10 +266,12 @@ func newAuthority(t *testing.T, cn string) *authority {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Lifetimes as kubeadm gives them (CA ten years, leaves one year), from
-	// before the scenarios' clock: they evaluate an hour in the past.
+	// Lifetimes as kubeadm gives them (CA ten years, leaves one year). The
+	// cluster was made two years ago: before every certificate the CA signs
+	// (the expired client certificate is from last year) and before the
+	// scenarios' clock, which is an hour in the past.
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
+		NotBefore: time.Now().Add(-2 * 365 * 24 * time.Hour), NotAfter: time.Now().Add(8 * 365 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
