@@ -24,9 +24,7 @@ import (
 const criDown = `"rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial unix /run/containerd/containerd.sock: connect: no such file or directory\""`
 
 func TestRuntimeDownThenRestarted(t *testing.T) {
-	n := newNode(t)
-	n.baseline(newAuthority(t, "kubernetes"))
-	n.write("/var/lib/kubelet/config.yaml", kubeletConfig("/etc/resolv.conf"), 0o644)
+	n := newJoinedNode(t)
 	t0 := base()
 	n.log(healthy(t0)...)
 

@@ -54,11 +54,22 @@ staticPodPath: /etc/kubernetes/manifests
 }
 
 // baseline gives the node what a healthy kubeadm worker has besides the
-// file under test: a cluster CA, a runtime socket that listens, swap off.
+// file under test: a cluster CA, the kubelet's directories, a runtime
+// socket that listens, swap off, a resolv.conf.
 func (n *node) baseline(ca *authority) {
 	n.t.Helper()
 	n.write("/etc/kubernetes/pki/ca.crt", ca.certPEM, 0o644)
+	for _, d := range []string{"/var/lib/kubelet/pki", "/var/lib/kubelet/pods", "/var/lib/kubelet/plugins",
+		"/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/pod-resources", "/var/log/pods"} {
+		if err := os.MkdirAll(n.path(d), 0o750); err != nil {
+			n.t.Fatal(err)
+		}
+	}
+	// The node's /proc as the kubelet-config check reads it: 4 CPUs, 8 GiB,
+	// no swap.
 	n.write("/proc/swaps", []byte("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"), 0o444)
+	n.write("/proc/meminfo", []byte("MemTotal:        8388608 kB\nMemFree:         4194304 kB\nMemAvailable:    6291456 kB\n"), 0o444)
+	n.write("/proc/cpuinfo", []byte("processor\t: 0\n\nprocessor\t: 1\n\nprocessor\t: 2\n\nprocessor\t: 3\n"), 0o444)
 	n.write("/etc/resolv.conf", []byte("nameserver 10.0.0.2\nsearch example.internal\n"), 0o644)
 	n.startRuntime()
 }
@@ -89,15 +100,39 @@ func (n *node) stopRuntime() {
 	}
 }
 
+// joined makes the node a joined kubeadm worker of the cluster behind
+// server: a client certificate for system:node:worker-1 signed by ca, and
+// kubelet.conf naming it.
+func (n *node) joined(ca *authority, server string) {
+	n.t.Helper()
+	n.installClientCert(ca.issueClient(n.t, "system:node:worker-1", -30*24*time.Hour, 335*24*time.Hour), "kubelet-client-2026-11-01-10-00-00.pem")
+	n.write("/etc/kubernetes/kubelet.conf", kubeconfig(server, ca.certPEM,
+		"client-certificate: "+pki+"/kubelet-client-current.pem\n    client-key: "+pki+"/kubelet-client-current.pem"), 0o600)
+}
+
+// newJoinedNode is a healthy joined worker with its kubelet config, the
+// cluster's CA and API server: what each scenario breaks one thing of.
+func newJoinedNode(t *testing.T) *node {
+	t.Helper()
+	n := newNode(t)
+	ca := newAuthority(t, "kubernetes")
+	n.baseline(ca)
+	n.joined(ca, newAPIServer(t, ca).URL)
+	n.write("/var/lib/kubelet/config.yaml", kubeletConfig("/etc/resolv.conf"), 0o644)
+	return n
+}
+
 // configMissing is the kubelet's fatal error when its --config file is gone.
 const configMissing = `failed to load kubelet config file, path: /var/lib/kubelet/config.yaml, error: failed to load Kubelet config file /var/lib/kubelet/config.yaml, error failed to read kubelet config file \"/var/lib/kubelet/config.yaml\", error: open /var/lib/kubelet/config.yaml: no such file or directory`
 
 func TestConfigFileMissingThenRestored(t *testing.T) {
-	n := newNode(t)
+	n := newJoinedNode(t)
 	if os.Geteuid() != 0 {
 		t.Skip("the documented step installs the file owned by root (install -o root): run as root, as CI does")
 	}
-	n.baseline(newAuthority(t, "kubernetes"))
+	if err := os.Remove(n.path("/var/lib/kubelet/config.yaml")); err != nil {
+		t.Fatal(err)
+	}
 	t0 := base()
 	n.log(healthy(t0)...)
 
@@ -120,7 +155,6 @@ func TestConfigFileMissingThenRestored(t *testing.T) {
 	// The documented fix: the file from the cluster's ConfigMap, installed
 	// 0644 root:root, then a restart.
 	dir := t.TempDir()
-	n.write("/var/lib/kubelet/.keep", nil, 0o644)
 	writeFile(t, dir+"/config.yaml", kubeletConfig("/etc/resolv.conf"))
 	n.apply(runbookLine(t, "KubeletConfigProblem", "install -m 0644"), dir)
 	if got := n.read("/var/lib/kubelet/config.yaml"); got != string(kubeletConfig("/etc/resolv.conf")) {
@@ -140,9 +174,13 @@ func TestUntrustedCAThenFixed(t *testing.T) {
 	n := newNode(t)
 	oldCA, newCA := newAuthority(t, "old-kubernetes-ca"), newAuthority(t, "kubernetes")
 	server := newAPIServer(t, newCA)
+	// The node still has the old CA, in its kubeconfig and as its client
+	// CA file; the cluster signed its client certificate with the new one.
 	n.baseline(oldCA)
+	n.joined(newCA, server.URL)
+	n.write("/etc/kubernetes/kubelet.conf", kubeconfig(server.URL, oldCA.certPEM,
+		"client-certificate: "+pki+"/kubelet-client-current.pem\n    client-key: "+pki+"/kubelet-client-current.pem"), 0o600)
 	n.write("/var/lib/kubelet/config.yaml", kubeletConfig("/etc/resolv.conf"), 0o644)
-	n.write("/etc/kubernetes/kubelet.conf", kubeconfig(server.URL, oldCA.certPEM, "client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem\n    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem"), 0o600)
 	t0 := base()
 	n.log(healthy(t0)...)
 
@@ -159,7 +197,7 @@ func TestUntrustedCAThenFixed(t *testing.T) {
 		kubelet(fail.Add(time.Second), 'E', "controller.go:145", `"Failed to ensure lease exists, will retry" err=`+strconv.Quote(tlsErr.Error())+` interval="200ms"`),
 	)
 	seen := fail.Add(time.Minute)
-	n.want("KubeletCATrustProblem", seen, 1, "unknown authority")
+	n.want("KubeletCATrustProblem", seen, 1, "unknown authority|client CA")
 	n.want("KubeletRegistrationProblem", seen, 0) // a symptom of the CA, not its own problem
 
 	// The documented fix: the cluster's CA (copied from a control-plane
@@ -210,10 +248,8 @@ func TestBootstrapTokenRejectedThenReplaced(t *testing.T) {
 }
 
 func TestResolvConfOverLimitsThenReduced(t *testing.T) {
-	n := newNode(t)
-	n.baseline(newAuthority(t, "kubernetes"))
+	n := newJoinedNode(t)
 	n.write("/etc/resolv.conf", []byte("nameserver 10.0.0.2\nnameserver 10.0.0.3\nnameserver 10.0.0.4\nnameserver 10.0.0.5\nnameserver 10.0.0.6\nsearch example.internal\n"), 0o644)
-	n.write("/var/lib/kubelet/config.yaml", kubeletConfig("/etc/resolv.conf"), 0o644)
 	t0 := base()
 	n.log(healthy(t0)...)
 
@@ -223,7 +259,7 @@ func TestResolvConfOverLimitsThenReduced(t *testing.T) {
 		n.log(kubelet(fail.Add(time.Duration(i)*time.Minute), 'E', "dns.go:153", `"Nameserver limits exceeded" err="Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: 10.0.0.2 10.0.0.3 10.0.0.4"`))
 	}
 	last := fail.Add(2 * time.Minute)
-	n.want("KubeletDNSProblem", last.Add(time.Minute), 1, "too many nameservers")
+	n.want("KubeletDNSProblem", last.Add(time.Minute), 1, "too many nameservers|nameservers > 3")
 
 	// The documented fix: a resolv.conf of the kubelet's own within the
 	// limits, resolvConf pointing at it, a restart.
