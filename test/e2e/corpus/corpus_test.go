@@ -96,18 +96,6 @@ func entries(t *testing.T, file string, now time.Time) []export.Entry {
 	return out
 }
 
-// evaluationGaps are expectations the classifier meets line by line (explain
-// names every failing line) but the evaluation in plugins/logs does not yet:
-// there a start that stays up for its settle time clears a fatal config or
-// certificate condition, even when the start never got past the failing
-// step (issue 14, item 5: a new "Started" alone is not recovery). Such an
-// expectation is reported as skipped while it fails, and fails the test as
-// soon as it passes, so that the entry is removed with the fix.
-var evaluationGaps = map[string]string{
-	"unknown-flag-image-repository-crashloop.tsv KubeletConfigProblem":  "the sequence ends 50 s after a start that logged only flag deprecations: plugins/logs counts that start as recovered after 30 s (settle)",
-	"unknown-flag-image-repository-crashloop.tsv KubeletStartupProblem": "the sequence ends 50 s after a start that logged only flag deprecations: plugins/logs counts that start as recovered after 30 s (settle)",
-}
-
 func binary(t *testing.T) string {
 	bin := os.Getenv("KD_BIN")
 	if bin == "" {
@@ -143,12 +131,6 @@ func TestSequences(t *testing.T) {
 			for _, e := range byFile[file] {
 				t.Run(fmt.Sprintf("%s=%d", e.condition, e.exit), func(t *testing.T) {
 					code, out := check(t, bin, root, state, e.condition, now)
-					if gap, ok := evaluationGaps[file+" "+e.condition]; ok {
-						if code == e.exit {
-							t.Fatalf("check %s now exits %d as expected: remove it from evaluationGaps", e.condition, code)
-						}
-						t.Skipf("known evaluation gap (exit %d, want %d): %s; output: %s", code, e.exit, gap, out)
-					}
 					if code != e.exit {
 						t.Errorf("check %s: exit %d, want %d\n  output: %s\n  sequence: %s", e.condition, code, e.exit, out, e.note)
 					}
