@@ -150,6 +150,27 @@ var conditionTypes = []string{
 	"KubeletResourceAccessProblem", "KubeletDNSProblem", "KubeletStartupProblem",
 }
 
+// wantOne asserts that exactly one of conds is True at a moment, with
+// words in its message, and returns it: for a fault that either of two
+// conditions may own, depending on which checks run.
+func (n *node) wantOne(conds []string, at time.Time, words ...string) string {
+	n.t.Helper()
+	var owner string
+	for _, c := range conds {
+		if v := n.check(c, at); v.code == 1 {
+			if owner != "" {
+				n.t.Fatalf("both %s and %s are True at %s: one fault, one condition\n%s", owner, c, at.Format(time.TimeOnly), n.all(at))
+			}
+			owner = c
+		}
+	}
+	if owner == "" {
+		n.t.Fatalf("none of %q is True at %s\n%s", conds, at.Format(time.TimeOnly), n.all(at))
+	}
+	n.want(owner, at, 1, words...)
+	return owner
+}
+
 // kubelet is a kubelet entry with a klog text header dated like the entry.
 func kubelet(at time.Time, level byte, src, msg string) export.Entry {
 	return export.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg))

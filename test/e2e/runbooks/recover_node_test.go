@@ -232,3 +232,36 @@ func (a *authority) issueClient(t *testing.T, cn string, from, to time.Duration)
 	c, k := a.issueClientParts(t, cn, from, to)
 	return append(c, k...)
 }
+
+func TestNodeNameMismatchThenOverrideDropped(t *testing.T) {
+	n := newJoinedNode(t)
+	// Someone set an override: the kubelet now registers as worker-2, but
+	// its certificate is system:node:worker-1, and NodeRestriction refuses.
+	n.write("/etc/hostname", []byte("worker-1\n"), 0o644)
+	const flags = `KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10`
+	n.write("/var/lib/kubelet/kubeadm-flags.env", []byte(flags+` --hostname-override=worker-2"`+"\n"), 0o644)
+	t0 := base()
+	n.log(healthy(t0)...)
+	fail := t0.Add(20 * time.Minute)
+	n.log(append(started(fail),
+		kubelet(fail.Add(time.Second), 'E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="nodes \"worker-2\" is forbidden: node \"worker-1\" is not allowed to modify node \"worker-2\"" node="worker-2"`),
+	)...)
+	seen := fail.Add(time.Minute)
+	// The journal sees NodeRestriction refuse (authorization); the
+	// certificate check, where it runs, sees the override itself and names
+	// the certificate, which then explains the refusal.
+	n.wantOne([]string{"KubeletCertificateProblem", "KubeletAuthorizationProblem"}, seen, "node name mismatch|this node is worker-2")
+	n.want("KubeletRegistrationProblem", seen, 0) // refused by the authorizer: not a registration fault of its own
+
+	// The documented fix: drop the override, restart; the kubelet registers
+	// under the name its certificate has.
+	n.apply(runbookLine(t, "KubeletAuthorizationProblem", `sed -i 's| --hostname-override=`), t.TempDir())
+	if got := n.read("/var/lib/kubelet/kubeadm-flags.env"); got != flags+`"`+"\n" {
+		t.Fatalf("kubeadm-flags.env after the documented step:\n%s", got)
+	}
+	runbookLine(t, "KubeletAuthorizationProblem", "systemctl restart kubelet")
+	fixed := seen.Add(time.Minute)
+	n.log(healthy(fixed)...)
+	n.want("KubeletAuthorizationProblem", fixed.Add(5*time.Second), 0, "API server accepts the kubelet's identity")
+	n.want("KubeletCertificateProblem", fixed.Add(5*time.Second), 0)
+}
