@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -18,32 +19,53 @@ type nodeStateScenario struct {
 	name      string
 	condition string
 	message   *regexp.Regexp
-	broken    func(s *suite, t *testing.T) pkitest.KC
+	// broken writes the failure under the node's root; the fix is always
+	// a kubeconfig naming the API server as it is and, where the scenario
+	// has one, a valid client certificate.
+	broken func(s *suite, t *testing.T, n *testNode)
 }
+
+// A bootstrap token of the right form, and one planted that must not show.
+const (
+	goodToken    = "abcdef.0123456789abcdef"
+	plantedToken = "NOT-A-TOKEN.planted-secret-e2e"
+)
 
 var nodeStateScenarios = []nodeStateScenario{
 	{name: "wrong-ca", condition: "KubeletCATrustProblem", message: regexp.MustCompile(`^x509 unknown authority`),
-		broken: func(s *suite, t *testing.T) pkitest.KC {
+		broken: func(s *suite, t *testing.T, n *testNode) {
 			other := pkitest.NewCA(t, "another-cluster", time.Time{}, time.Time{})
-			return pkitest.KC{Server: s.cp.url, CAData: other.CertPEM, Token: "abcdef.0123456789abcdef"}
+			s.kubeconfig(t, n, pkitest.KC{Server: s.cp.url, CAData: other.CertPEM, Token: goodToken})
 		}},
 	{name: "expired-serving-certificate", condition: "KubeletCATrustProblem", message: regexp.MustCompile(`^x509 expired: API server certificate`),
-		broken: func(s *suite, t *testing.T) pkitest.KC {
-			return pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), TLSServerName: ExpiredName, Token: "abcdef.0123456789abcdef"}
+		broken: func(s *suite, t *testing.T, n *testNode) {
+			s.kubeconfig(t, n, pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), TLSServerName: ExpiredName, Token: goodToken})
 		}},
 	{name: "wrong-name", condition: "KubeletCATrustProblem", message: regexp.MustCompile(`^x509 wrong name: ` + regexp.QuoteMeta(WrongNameName)),
-		broken: func(s *suite, t *testing.T) pkitest.KC {
-			return pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), TLSServerName: WrongNameName, Token: "abcdef.0123456789abcdef"}
+		broken: func(s *suite, t *testing.T, n *testNode) {
+			s.kubeconfig(t, n, pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), TLSServerName: WrongNameName, Token: goodToken})
 		}},
 	{name: "apiserver-refused", condition: "KubeletAPIServerUnreachable", message: regexp.MustCompile(`^connection refused`),
-		broken: func(s *suite, t *testing.T) pkitest.KC {
-			return pkitest.KC{Server: "https://" + pkitest.Refused(t), CAData: s.caPEM(t), Token: "abcdef.0123456789abcdef"}
+		broken: func(s *suite, t *testing.T, n *testNode) {
+			s.kubeconfig(t, n, pkitest.KC{Server: "https://" + pkitest.Refused(t), CAData: s.caPEM(t), Token: goodToken})
+		}},
+	{name: "client-certificate-expired", condition: "KubeletCertificateProblem", message: regexp.MustCompile(`^client certificate expired`),
+		broken: func(s *suite, t *testing.T, n *testNode) {
+			s.clientCert(t, n, time.Now().Add(-400*24*time.Hour), time.Now().Add(-time.Hour))
+			// With the bootstrap file at hand the kubelet can re-bootstrap:
+			// the certificate is the problem, not the bootstrap.
+			pkitest.Write(t, n.Root, "/etc/kubernetes/bootstrap-kubelet.conf", pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), Token: goodToken}.YAML(), 0o600)
+		}},
+	{name: "bootstrap-token-malformed", condition: "KubeletBootstrapProblem", message: regexp.MustCompile(`^bootstrap token malformed`),
+		broken: func(s *suite, t *testing.T, n *testNode) {
+			os.Remove(filepath.Join(n.Root, "/etc/kubernetes/kubelet.conf"))
+			pkitest.Write(t, n.Root, "/etc/kubernetes/bootstrap-kubelet.conf", pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), Token: plantedToken}.YAML(), 0o600)
 		}},
 }
 
 // testNodeState: True with the named cause from the files, then False once
-// the kubeconfig names the API server as it is (the probes' findings are
-// cached for 25s, well inside settle).
+// the node is fixed (the probes' findings are cached for 25s, well inside
+// the wait). The planted token shows nowhere on the Node.
 func (s *suite) testNodeState(t *testing.T, sc nodeStateScenario) {
 	want, err := s.configs.expect(sc.condition)
 	if err != nil {
@@ -55,10 +77,8 @@ func (s *suite) testNodeState(t *testing.T, sc nodeStateScenario) {
 	s.appendJournal(t, node, tl)
 	pkitest.Write(t, node.Root, "/etc/hostname", []byte(node.Name+"\n"), 0o644)
 	pkitest.Write(t, node.Root, "/var/lib/kubelet/config.yaml", []byte("rotateCertificates: true\n"), 0o644)
-	kubeconfig := func(kc pkitest.KC) {
-		pkitest.Write(t, node.Root, "/etc/kubernetes/kubelet.conf", kc.YAML(), 0o600)
-	}
-	kubeconfig(sc.broken(s, t))
+	s.fixed(t, node)
+	sc.broken(s, t, node)
 	s.createNode(t, node.Name)
 	npd := startNPD(t, s, node, sc.condition)
 
@@ -67,12 +87,41 @@ func (s *suite) testNodeState(t *testing.T, sc nodeStateScenario) {
 	if got.Reason != want.Problem || !sc.message.MatchString(got.Message) {
 		t.Errorf("got %s %q, want %s matching %s", got.Reason, got.Message, want.Problem, sc.message)
 	}
+	out, err := s.cp.kubectl(t.Context(), "get", "node", node.Name, "-o", "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if regexp.MustCompile(`planted|` + regexp.QuoteMeta(goodToken)).MatchString(out) {
+		t.Errorf("a token shows on the Node:\n%s", out)
+	}
 
-	kubeconfig(pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), Token: "abcdef.0123456789abcdef"})
+	s.fixed(t, node)
 	ok := s.waitCondition(t, npd, node.Name, sc.condition, "False", settle+30*time.Second)
 	if ok.Reason != want.Healthy {
 		t.Errorf("fixed: %s %q, want %s", ok.Reason, ok.Message, want.Healthy)
 	}
+}
+
+// fixed makes the node healthy: a kubeconfig naming the API server as it
+// is, with a valid client certificate for the node.
+func (s *suite) fixed(t *testing.T, n *testNode) {
+	s.clientCert(t, n, time.Now().Add(-time.Hour), time.Now().Add(300*24*time.Hour))
+	cur := "/var/lib/kubelet/pki/kubelet-client-current.pem"
+	s.kubeconfig(t, n, pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), CertPath: cur, KeyPath: cur})
+}
+
+func (s *suite) kubeconfig(t *testing.T, n *testNode, kc pkitest.KC) {
+	pkitest.Write(t, n.Root, "/etc/kubernetes/kubelet.conf", kc.YAML(), 0o600)
+}
+
+// clientCert writes a client certificate for the node, signed by the
+// cluster CA, as the kubelet's rotation lays it out.
+func (s *suite) clientCert(t *testing.T, n *testNode, notBefore, notAfter time.Time) {
+	ca := s.clusterCA(t)
+	leaf := ca.Issue(t, pkitest.Leaf{CN: "system:node:" + n.Name, Orgs: []string{"system:nodes"}, Client: true, NotBefore: notBefore, NotAfter: notAfter})
+	cur := filepath.Join(n.Root, "/var/lib/kubelet/pki/kubelet-client-current.pem")
+	os.Remove(cur)
+	pkitest.Write(t, n.Root, "/var/lib/kubelet/pki/kubelet-client-current.pem", leaf.CombinedPEM(), 0o600)
 }
 
 // caPEM is the cluster CA, for a kubeconfig's certificate-authority-data
@@ -83,4 +132,9 @@ func (s *suite) caPEM(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// clusterCA is the cluster CA with its key, to sign node certificates.
+func (s *suite) clusterCA(t *testing.T) *pkitest.Pair {
+	return &pkitest.Pair{Cert: s.cp.pki.ca, Key: s.cp.pki.caKey}
 }
