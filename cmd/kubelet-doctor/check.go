@@ -61,9 +61,6 @@ func parsePlugin(name string, args []string, stderr io.Writer) (*pluginFlags, co
 	return f, c, nil
 }
 
-
-
-
 // evaluate runs the checks for one condition within the plugin's deadline.
 func (f *pluginFlags) evaluate(ctx context.Context, cond condition.Condition, log logrus.FieldLogger) (doctor.Verdict, *state.Store, error) {
 	store, err := state.Open(f.stateDirectory())

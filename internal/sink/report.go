@@ -71,10 +71,10 @@ type ReportEvidence struct {
 
 // ReportCheck is one check's run.
 type ReportCheck struct {
-	Name     string  `json:"name"`
-	Seconds  float64 `json:"seconds"`
-	Cached   bool    `json:"cached,omitempty"`
-	Error    string  `json:"error,omitempty"`
+	Name      string  `json:"name"`
+	Seconds   float64 `json:"seconds"`
+	Cached    bool    `json:"cached,omitempty"`
+	Error     string  `json:"error,omitempty"`
 	Succeeded bool    `json:"success"`
 }
 
