@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/sink"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/timeline"
+)
+
+// metricsStateDir is metrics' own store under the state directory. metrics
+// runs from a timer at its own interval and window; sharing the NPD
+// plugin's journal namespace would rebuild one state for the other on every
+// run. In a store of its own it reads only what is new since its last run,
+// and its counters (registration attempts, exits) keep growing across runs.
+const metricsStateDir = hostpath.StateDir + "/metrics"
+
+type metricsFlags struct {
+	pluginFlags
+	textfile string
+	lookback time.Duration
+	deadline time.Duration
+}
+
+func (f *metricsFlags) register(fs *flag.FlagSet) {
+	f.registerShared(fs)
+	fs.StringVar(&f.textfile, "textfile", "", "node_exporter textfile collector directory: write "+sink.TextfileName+" there atomically (default: print to stdout)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "metrics' own state directory (default ROOT"+metricsStateDir+")")
+	fs.DurationVar(&f.lookback, "lookback", 24*time.Hour, "how far back the first run reads the journal for the kubelet's start and registration")
+	fs.DurationVar(&f.deadline, "timeout", time.Minute, "give up after this long; what is not read by then is unknown")
+}
+
+func parseMetrics(args []string, stderr io.Writer) (*metricsFlags, error) {
+	fs := flag.NewFlagSet("metrics", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &metricsFlags{}
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: kubelet-doctor metrics [--textfile DIR] [flags]\n\nThe conditions, registration, restarts and checks as Prometheus metrics,\nfor node_exporter's textfile collector.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if f.deadline <= 0 || f.lookback <= 0 {
+		return nil, errors.New("--timeout and --lookback must be positive")
+	}
+	if f.stateDir == "" {
+		f.stateDir = hostpath.Root(f.root).Path(metricsStateDir)
+	}
+	if f.textfile != "" {
+		if fi, err := os.Stat(f.textfile); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--textfile %q: not a directory", f.textfile)
+		}
+	}
+	return f, f.validate()
+}
+
+func runMetrics(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	f, err := parseMetrics(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "metrics: %v\n", err)
+		}
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.deadline)
+	defer cancel()
+	m, err := f.collect(ctx, logrus.WithField("command", "metrics"))
+	if err != nil {
+		// Without a store nothing can be told: write no file, so that the
+		// collector's stale-file alert (its mtime metric) fires, rather
+		// than a file that says nothing.
+		fmt.Fprintf(stderr, "metrics: %v\n", err)
+		return 2
+	}
+	if f.textfile == "" {
+		err = m.WriteText(stdout)
+	} else {
+		err = m.WriteTextfile(f.textfile)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "metrics: %v\n", err)
+		return 2
+	}
+	if f.textfile != "" {
+		logrus.WithField("file", filepath.Join(f.textfile, sink.TextfileName)).Info("metrics written")
+	}
+	return 0
+}
+
+// collect evaluates every condition and brings the timeline up to date,
+// both in metrics' own store.
+func (f *metricsFlags) collect(ctx context.Context, log logrus.FieldLogger) (sink.Metrics, error) {
+	store, err := state.Open(f.stateDirectory())
+	if err != nil {
+		return sink.Metrics{}, err
+	}
+	m := sink.Metrics{At: f.clock()}
+	m.Verdicts, err = f.evaluateWith(ctx, store, nil, log)
+	if err != nil {
+		return sink.Metrics{}, err
+	}
+	start := time.Now()
+	tl, err := f.follower(store, m.At.Add(-f.lookback)).Update(ctx, nil)
+	m.TimelineSeconds = time.Since(start).Seconds()
+	if err != nil {
+		log.WithError(err).Warn("kubelet timeline cannot be told")
+		m.TimelineErr = err
+	} else {
+		m.Timeline = &tl
+	}
+	return m, nil
+}
+
+// follower reads the kubelet's journal into the timeline kept in store.
+func (f *pluginFlags) follower(store *state.Store, since time.Time) *timeline.Follower {
+	src := f.source()
+	return &timeline.Follower{Open: src.Open, Key: src.Key(), Store: store, Since: since, Limit: f.maxEntries}
+}
