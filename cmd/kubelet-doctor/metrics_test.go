@@ -144,11 +144,11 @@ func TestMetricsRegistrationTimeAndCountersGrowAcrossRuns(t *testing.T) {
 	}
 	mfs = parseProm(t, out)
 	for name, want := range map[string]float64{
-		"kubelet_doctor_kubelet_starts_total":         2,
-		"kubelet_doctor_registration_attempts_total":  2,
-		"kubelet_doctor_registrations_total":          2,
+		"kubelet_doctor_kubelet_starts_total":          2,
+		"kubelet_doctor_registration_attempts_total":   2,
+		"kubelet_doctor_registrations_total":           2,
 		"kubelet_doctor_registration_current_attempts": 1,
-		"kubelet_doctor_kubelet_start_time_seconds":   float64(t0.Add(2 * time.Minute).Unix()),
+		"kubelet_doctor_kubelet_start_time_seconds":    float64(t0.Add(2 * time.Minute).Unix()),
 	} {
 		if got := value(t, mfs, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
