@@ -18,7 +18,6 @@ type waitRun struct {
 	done        chan struct{}
 	code        int
 	out, errOut bytes.Buffer
-	once        sync.Once
 }
 
 func startWait(n *node, args ...string) *waitRun {
