@@ -28,6 +28,7 @@ var commands = []command{
 	{"wait", "wait for the kubelet to register and stay healthy, or stop on a failure (bootstrap scripts)", runWait},
 	{"metrics", "conditions, registration, restarts and checks as Prometheus metrics (node_exporter textfile)", runMetrics},
 	{"conditions", "list the conditions and their reasons", runConditions},
+	{"completion", "print a shell completion script: completion bash|zsh", runCompletion},
 	{"version", "print the version", func([]string, io.Reader, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},
 }
 
