@@ -94,12 +94,15 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case f.output == "json":
 		p = &jsonPrinter{enc: json.NewEncoder(out)}
 	}
-	c := rules.New()
+	// A `key=<` block is folded back into its head line, so that it is
+	// explained as the same failure logged on one line.
+	fold := rules.NewFolder(rules.New(), func(l numbered, v rules.Verdict) { p.print(l.n, l.at, l.text, v) })
 	if f.journal {
-		err = f.explainJournal(stderr, func(n int, at time.Time, line string) { p.print(n, at, line, c.Classify(line)) })
+		err = f.explainJournal(stderr, func(n int, at time.Time, line string) { fold.Push(numbered{n, at, line}, line) })
 	} else {
-		err = explainLines(fs, stdin, func(n int, line string) { p.print(n, time.Time{}, line, c.Classify(line)) })
+		err = explainLines(fs, stdin, func(n int, line string) { fold.Push(numbered{n: n, text: line}, line) })
 	}
+	fold.Flush()
 	if err != nil {
 		out.Flush()
 		fmt.Fprintf(stderr, "explain: %v\n", err)
@@ -107,6 +110,14 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	p.done()
 	return 0
+}
+
+// numbered is an input line with its number (and time, from the
+// journal), carried through the folder.
+type numbered struct {
+	n    int
+	at   time.Time
+	text string
 }
 
 // explainLines reads FILE (or stdin) line by line.

@@ -240,18 +240,24 @@ func (f *Follower) read(ctx context.Context, t *Timeline, fn func(Milestone)) er
 	if f.Limit > 0 {
 		q.Limit = f.Limit
 	}
-	c := f.Classifier
-	if c == nil {
+	var c rules.LineClassifier = f.Classifier
+	if f.Classifier == nil {
 		c = rules.New()
 	}
+	// A `key=<` block is folded into its head line, as the journal check
+	// does: the registration failure's cause is in the block.
+	fold := rules.NewFolder(c, func(e journal.Entry, v rules.Verdict) {
+		if m, ok := t.Observe(e, v); ok && fn != nil {
+			fn(m)
+		}
+	})
 	n := 0
 	cursor, err := r.Read(ctx, q, func(e journal.Entry) error {
 		n++
-		if m, ok := t.Observe(e, c.Classify(e.Message)); ok && fn != nil {
-			fn(m)
-		}
+		fold.Push(e, e.Message)
 		return nil
 	})
+	fold.Flush()
 	if errors.Is(err, journal.ErrBadCursor) {
 		*t = Timeline{Version: version, Key: f.Key}
 		return f.read(ctx, t, fn)

@@ -9,6 +9,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
 )
 
@@ -21,7 +22,7 @@ const CheckName = "journal"
 type Check struct {
 	Journal Source
 	// Classifier is made only when entries are read.
-	Classifier  func() Classifier
+	Classifier  func() rules.LineClassifier
 	Window      Window
 	ReuseWithin time.Duration
 	MaxEntries  int

@@ -138,7 +138,10 @@ func (e *Evidence) observeLifecycle(at time.Time, msg string, v rules.Verdict, w
 		if at.Sub(l.Exited) >= time.Second {
 			l.Exits = addBin(l.Exits, at)
 		}
-		if l.LoopSince.IsZero() || at.Sub(l.Exited) > w.Span {
+		// A new episode starts after a quiet window, or after a start that
+		// stayed up: a crash loop after a recovery is a new failure.
+		if l.LoopSince.IsZero() || at.Sub(l.Exited) > w.Span ||
+			(l.Started.After(l.Exited) && at.Sub(l.Started) >= condition.Settle) {
 			l.LoopSince = at
 		}
 		l.Exited = at

@@ -17,6 +17,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/klog"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/sink"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
@@ -43,6 +44,8 @@ var verdicts = map[string]rules.Verdict{
 }
 
 type tableClassifier struct{ calls atomic.Int64 }
+
+func (c *tableClassifier) ClassifyParsed(l *klog.Line) rules.Verdict { return c.Classify(l.Msg) }
 
 func (c *tableClassifier) Classify(line string) rules.Verdict {
 	c.calls.Add(1)
@@ -229,7 +232,7 @@ type nopClose struct{ *journal.Memory }
 
 func (nopClose) Close() error { return nil }
 
-func newScanner(t *testing.T, src Source, c Classifier, now *time.Time) *Scanner {
+func newScanner(t *testing.T, src Source, c rules.LineClassifier, now *time.Time) *Scanner {
 	t.Helper()
 	log := logrus.New()
 	log.SetOutput(testWriter{t})
@@ -237,7 +240,7 @@ func newScanner(t *testing.T, src Source, c Classifier, now *time.Time) *Scanner
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Scanner{Source: src, Classifier: func() Classifier { return c }, Store: store, Window: window,
+	return &Scanner{Source: src, Classifier: func() rules.LineClassifier { return c }, Store: store, Window: window,
 		Now: func() time.Time { return *now }, ReuseWithin: 2 * time.Second, Log: log}
 }
 

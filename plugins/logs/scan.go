@@ -48,19 +48,12 @@ func (s JournalSource) Key() string {
 		strings.Join(s.Match.Units, ","), strings.Join(s.Match.Identifiers, ","))
 }
 
-// Classifier classifies one log line.
-type Classifier interface {
-	Classify(line string) rules.Verdict
-}
-
-var _ Classifier = (*rules.Classifier)(nil)
-
 // Scanner keeps the shared state up to date with the journal.
 type Scanner struct {
 	Source Source
 	// Classifier is made only when entries are read: a run that reuses a
 	// fresh state never pays for it.
-	Classifier func() Classifier
+	Classifier func() rules.LineClassifier
 	Store      *state.Store
 	Window     Window
 	Now        func() time.Time
@@ -166,15 +159,20 @@ func (s *Scanner) scan(ctx context.Context, st *State, now time.Time) error {
 		q.Since = now.Add(-s.Window.Span)
 	}
 	n := 0
-	var c Classifier
+	var f *rules.Folder[journal.Entry]
 	cursor, err := r.Read(ctx, q, func(e journal.Entry) error {
-		if c == nil {
-			c = s.Classifier()
+		if f == nil {
+			f = rules.NewFolder(s.Classifier(), func(e journal.Entry, v rules.Verdict) {
+				st.Evidence.Observe(e.Realtime, e.Message, v, s.Window)
+			})
 		}
 		n++
-		st.Evidence.Observe(e.Realtime, e.Message, c.Classify(e.Message), s.Window)
+		f.Push(e, e.Message)
 		return nil
 	})
+	if f != nil {
+		f.Flush()
+	}
 	if cursor != "" {
 		st.Cursor = cursor
 	}
