@@ -20,7 +20,8 @@ import (
 
 func lint(t *testing.T, text string) {
 	t.Helper()
-	if _, err := expfmt.NewTextParser(model.LegacyValidation).TextToMetricFamilies(strings.NewReader(text)); err != nil {
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	if _, err := p.TextToMetricFamilies(strings.NewReader(text)); err != nil {
 		t.Fatalf("not the text format: %v\n%s", err, text)
 	}
 	problems, err := promlint.New(strings.NewReader(text)).Lint()
