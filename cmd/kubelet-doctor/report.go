@@ -149,8 +149,12 @@ func (c countingReader) Read(ctx context.Context, q journal.Query, fn func(journ
 }
 
 // progressDelay is how long a read goes on before a progress line shows:
-// a short journal is read before a person would wonder.
-const progressDelay = 300 * time.Millisecond
+// a short journal is read before a person would wonder; progressEvery is
+// how often it is redrawn. Variables for the terminal test.
+var (
+	progressDelay = 300 * time.Millisecond
+	progressEvery = 100 * time.Millisecond
+)
 
 // showProgress prints "<what>: N entries (Ts)" on stderr, rewritten in
 // place, while a long read goes on, when stderr is a terminal; the returned
@@ -165,7 +169,7 @@ func showProgress(stderr io.Writer, n *atomic.Int64, what string) func() {
 	go func() {
 		defer close(finished)
 		shown := false
-		t := time.NewTicker(100 * time.Millisecond)
+		t := time.NewTicker(progressEvery)
 		defer t.Stop()
 		for {
 			select {
