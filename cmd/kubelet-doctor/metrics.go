@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -30,6 +32,7 @@ type metricsFlags struct {
 	textfile string
 	lookback time.Duration
 	deadline time.Duration
+	every    time.Duration
 }
 
 func (f *metricsFlags) register(fs *flag.FlagSet) {
@@ -38,6 +41,7 @@ func (f *metricsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.stateDir, "state-dir", "", "metrics' own state directory (default ROOT"+metricsStateDir+")")
 	fs.DurationVar(&f.lookback, "lookback", 24*time.Hour, "how far back the first run reads the journal for the kubelet's start and registration")
 	fs.DurationVar(&f.deadline, "timeout", time.Minute, "give up after this long; what is not read by then is unknown")
+	fs.DurationVar(&f.every, "every", 0, "with --textfile: write again at this interval until stopped (a DaemonSet container); 0: once")
 }
 
 func parseMetrics(args []string, stderr io.Writer) (*metricsFlags, error) {
@@ -55,8 +59,11 @@ func parseMetrics(args []string, stderr io.Writer) (*metricsFlags, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if f.deadline <= 0 || f.lookback <= 0 {
-		return nil, errors.New("--timeout and --lookback must be positive")
+	if f.deadline <= 0 || f.lookback <= 0 || f.every < 0 {
+		return nil, errors.New("--timeout and --lookback must be positive, --every not negative")
+	}
+	if f.every > 0 && f.textfile == "" {
+		return nil, errors.New("--every needs --textfile")
 	}
 	if f.stateDir == "" {
 		f.stateDir = hostpath.Root(f.root).Path(metricsStateDir)
@@ -77,13 +84,32 @@ func runMetrics(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), f.deadline)
+	if f.every == 0 {
+		return f.once(context.Background(), stdout, stderr)
+	}
+	// A container's loop: a failed run is logged and the next one tried;
+	// the file's age tells the collector's readers that it is stale.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	for {
+		f.once(ctx, stdout, stderr)
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-time.After(f.every):
+		}
+	}
+}
+
+// once collects and writes the metrics one time.
+func (f *metricsFlags) once(parent context.Context, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(parent, f.deadline)
 	defer cancel()
 	m, err := f.collect(ctx, logrus.WithField("command", "metrics"))
 	if err != nil {
 		// Without a store nothing can be told: write no file, so that the
-		// collector's stale-file alert (its mtime metric) fires, rather
-		// than a file that says nothing.
+		// collector's file age shows it, rather than a file that says
+		// nothing.
 		fmt.Fprintf(stderr, "metrics: %v\n", err)
 		return 2
 	}
