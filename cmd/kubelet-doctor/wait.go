@@ -164,6 +164,7 @@ type waiter struct {
 	tlErr  error
 	vs     []doctor.Verdict
 	since  time.Time // healthy since, zero while not
+	looked bool      // a look completed before the deadline
 	health string    // the last healthz state printed
 }
 
@@ -188,11 +189,13 @@ func (w *waiter) run() waitResult {
 
 // look reads what is new and decides; true when there is an outcome.
 func (w *waiter) look(ctx context.Context, fol *timeline.Follower) bool {
-	w.tl, w.tlErr = fol.Update(ctx, w.milestone)
+	tl, tlErr := fol.Update(ctx, w.milestone)
 	vs, err := w.f.evaluateWith(ctx, w.store, nil, w.log)
 	if ctx.Err() != nil {
-		return false // the deadline, not the node: timeout says so
+		// The deadline, not the node: timeout goes by the last whole look.
+		return false
 	}
+	w.tl, w.tlErr, w.looked = tl, tlErr, true
 	if err != nil {
 		w.log.WithError(err).Warn("cannot evaluate")
 		return false
@@ -303,6 +306,8 @@ func (w *waiter) timeout() {
 	tl := w.tl
 	var why string
 	switch {
+	case !w.looked:
+		why = "cannot tell: no read of the journal completed in time"
 	case tl.Started.IsZero() && errors.Is(w.tlErr, journal.ErrNoJournal):
 		why = "kubelet never started (no journal files yet)"
 	case tl.Started.IsZero() && w.tlErr != nil:
