@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/sink"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/timeline"
@@ -154,6 +155,13 @@ func (f *metricsFlags) collect(ctx context.Context, log logrus.FieldLogger) (sin
 
 // follower reads the kubelet's journal into the timeline kept in store.
 func (f *pluginFlags) follower(store *state.Store, since time.Time) *timeline.Follower {
-	src := f.source()
-	return &timeline.Follower{Open: src.Open, Key: src.Key(), Store: store, Since: since, Limit: f.maxEntries}
+	return &timeline.Follower{Source: currentSource{f}, Store: store, Since: since, Limit: f.maxEntries}
 }
+
+// currentSource finds the journal directories anew at each read, as the
+// journal check does: on a node that is being set up the journal may not
+// exist yet when wait starts, and which directories exist can change.
+type currentSource struct{ f *pluginFlags }
+
+func (c currentSource) Open() (journal.Reader, error) { return c.f.source().Open() }
+func (c currentSource) Key() string                   { return c.f.source().Key() }

@@ -62,6 +62,7 @@ func TestWaitJoinsWhenTheKubeletRegistersLater(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, want 0 (joined)\n%s%s", code, out, w.errOut.String())
 	}
+	t.Logf("wait's progress:\n%s", out)
 	for _, want := range []string{"kubelet started", "attempting to register node (attempt 1)",
 		"registration failed: ", "attempting to register node (attempt 2)", "node registered", "joined: kubelet registered and healthy after"} {
 		if !strings.Contains(out, want) {
@@ -168,4 +169,15 @@ func normalizeWait(s string) string {
 	s = waitClock.ReplaceAllString(s, "[T]")
 	s = waitStamp.ReplaceAllString(s, "hh:mm:ss")
 	return waitSeconds.ReplaceAllString(s, "N.Ns")
+}
+
+func TestWaitFindsAJournalThatAppearsLater(t *testing.T) {
+	n := newNode(t) // no journal yet: wait starts before the node logs anything
+	w := startWait(n, "--timeout", "60s", "--stable", "0s")
+	sleep(time.Second)
+	n.append(healthyNode(time.Now())...)
+	code, out := w.result(t, 30*time.Second)
+	if code != 0 || !strings.Contains(out, "node registered") {
+		t.Fatalf("exit %d, want 0 once the journal appeared\n%s%s", code, out, w.errOut.String())
+	}
 }

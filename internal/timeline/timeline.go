@@ -170,11 +170,17 @@ func cause(v rules.Verdict) string {
 	return v.Label + ": " + v.Cause
 }
 
+// Source is the journal a follower reads (logs.JournalSource is one).
+type Source interface {
+	Open() (journal.Reader, error)
+	// Key identifies what is read: a timeline of another key is rebuilt.
+	Key() string
+}
+
 // Follower keeps a timeline in a store up to date with a journal.
 type Follower struct {
-	Open  func() (journal.Reader, error)
-	Key   string // identifies the journal read: another key rebuilds
-	Store *state.Store
+	Source Source
+	Store  *state.Store
 	// Since is where a new timeline starts reading.
 	Since time.Time
 	// Limit bounds the entries one Update reads (0: none).
@@ -192,7 +198,7 @@ func (f *Follower) Update(ctx context.Context, fn func(Milestone)) (Timeline, er
 	var out Timeline
 	var readErr error
 	err := f.Store.Update(ctx, Namespace, func(raw []byte) ([]byte, error) {
-		t := f.load(raw)
+		t := f.load(raw, f.Source.Key())
 		readErr = f.read(ctx, &t, fn)
 		if readErr != nil && !errors.Is(readErr, ErrIncomplete) {
 			return nil, readErr
@@ -212,12 +218,12 @@ func (f *Follower) Update(ctx context.Context, fn func(Milestone)) (Timeline, er
 
 // load decodes the stored timeline, or starts a new one when it is
 // missing, of another version or journal, or not what it should be.
-func (f *Follower) load(raw []byte) Timeline {
+func (f *Follower) load(raw []byte, key string) Timeline {
 	var t Timeline
-	if raw != nil && json.Unmarshal(raw, &t) == nil && t.Version == version && t.Key == f.Key && t.valid() {
+	if raw != nil && json.Unmarshal(raw, &t) == nil && t.Version == version && t.Key == key && t.valid() {
 		return t
 	}
-	return Timeline{Version: version, Key: f.Key}
+	return Timeline{Version: version, Key: key}
 }
 
 // valid refuses counts that are not counts: the store is a cache, never
@@ -228,7 +234,7 @@ func (t *Timeline) valid() bool {
 }
 
 func (f *Follower) read(ctx context.Context, t *Timeline, fn func(Milestone)) error {
-	r, err := f.Open()
+	r, err := f.Source.Open()
 	if err != nil {
 		return fmt.Errorf("open journal: %w", err)
 	}
@@ -259,7 +265,7 @@ func (f *Follower) read(ctx context.Context, t *Timeline, fn func(Milestone)) er
 	})
 	fold.Flush()
 	if errors.Is(err, journal.ErrBadCursor) {
-		*t = Timeline{Version: version, Key: f.Key}
+		*t = Timeline{Version: version, Key: t.Key}
 		return f.read(ctx, t, fn)
 	}
 	if cursor != "" {

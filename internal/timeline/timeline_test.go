@@ -110,8 +110,8 @@ func TestFollowerReadsOnlyWhatIsNewAndKeepsCounting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Follower{Open: func() (journal.Reader, error) { return journal.Open([]string{dir}, journal.DefaultMatch) },
-		Key: "test", Store: store, Since: t0.Add(-time.Hour)}
+	src := &dirSource{dir: dir, key: "test"}
+	f := &Follower{Source: src, Store: store, Since: t0.Add(-time.Hour)}
 	var ms []Milestone
 	tl, err := f.Update(context.Background(), func(m Milestone) { ms = append(ms, m) })
 	if err != nil || tl.Entries != 3 || len(ms) != 3 {
@@ -129,7 +129,7 @@ func TestFollowerReadsOnlyWhatIsNewAndKeepsCounting(t *testing.T) {
 		t.Errorf("attempts %d failures %d registered %v", tl.AttemptsTotal, tl.FailuresTotal, tl.Registered)
 	}
 	// Another journal (another key) starts again rather than trusting counts.
-	f.Key = "other"
+	src.key = "other"
 	if tl, err = f.Update(context.Background(), nil); err != nil || tl.AttemptsTotal != 2 || tl.Entries != 5 {
 		t.Errorf("rebuilt for another key: %v, attempts %d entries %d; want a fresh read of 5", err, tl.AttemptsTotal, tl.Entries)
 	}
@@ -141,9 +141,19 @@ func TestFollowerRefusesACorruptTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, raw := range []string{`{"version":1,"key":"k","attempts":-5}`, `not json`, `{"version":99,"key":"k"}`} {
-		f := &Follower{Key: "k", Store: store}
-		if got := f.load([]byte(raw)); got.Attempts != 0 || got.Version != version {
+		f := &Follower{Store: store}
+		if got := f.load([]byte(raw), "k"); got.Attempts != 0 || got.Version != version {
 			t.Errorf("%s loaded as %+v, want a fresh timeline", raw, got)
 		}
 	}
 }
+
+// dirSource reads one journal directory under a key the test can change.
+type dirSource struct {
+	dir, key string
+}
+
+func (d *dirSource) Open() (journal.Reader, error) {
+	return journal.Open([]string{d.dir}, journal.DefaultMatch)
+}
+func (d *dirSource) Key() string { return d.key }
