@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,9 +52,10 @@ type Timeline struct {
 
 	// Started is the newest kubelet start; zero when none is in view.
 	Started time.Time `json:"started,omitzero"`
-	// Registered is the first registration after Started ("Successfully
-	// registered node", or the API server saying the node exists); zero
-	// while the running kubelet has not registered.
+	// Registered is the first registration after Started (a recovery
+	// marker of the registration category: "Successfully registered node",
+	// the API server saying the node exists); zero while the running
+	// kubelet has not registered.
 	Registered time.Time `json:"registered,omitzero"`
 	// Attempts and Failures are the registration attempts and failures of
 	// the running kubelet (since Started).
@@ -134,7 +136,10 @@ func (t *Timeline) Observe(e journal.Entry, v rules.Verdict) (Milestone, bool) {
 			t.SystemdRestarts = n
 		}
 		return m, false
-	case v.Rule == "registered" || v.Rule == "previously-registered":
+	case slices.Contains(v.Recovers, rules.Registration):
+		// The registry's recovery markers that prove the node registered:
+		// "Successfully registered node", "Node was previously
+		// registered", a status update once it became ready.
 		if !t.Registered.IsZero() {
 			return m, false
 		}
