@@ -121,6 +121,9 @@ func (f *pluginFlags) evaluateWith(ctx context.Context, store *state.Store, read
 	src.OpenFunc = countingOpen(read)
 	o.Journal = src
 	env := &doctor.Env{Root: hostpath.Root(f.root), Now: f.clock(), Store: store, Log: log}
+	if f.now == "" {
+		env.Boot = doctor.ReadBoot()
+	}
 	return doctor.Evaluate(ctx, env, plugins.Checks(o), condition.Types())
 }
 

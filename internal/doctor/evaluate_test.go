@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,6 +123,8 @@ func TestASymptomStaysFalseWhileItsCauseIsTrue(t *testing.T) {
 	}
 	if v := vs[ca]; v.Status != Problem || len(v.Symptoms) != 1 || v.Symptoms[0].Count != 240 {
 		t.Errorf("CA trust %v with symptoms %+v, want the problem naming 240 registration errors", v.Status, v.Symptoms)
+	} else if ev := v.Lead.Evidence; len(ev) == 0 || !strings.Contains(ev[len(ev)-1].Text, "node not registered (240, KubeletRegistrationProblem)") {
+		t.Errorf("the cause's evidence does not name its symptoms: %+v", ev)
 	}
 	// Asked alone, the symptom still sees its cause: NPD runs one
 	// condition per process.

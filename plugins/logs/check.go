@@ -50,7 +50,7 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 		return nil, errors.New("journal check needs the state store")
 	}
 	s := &Scanner{Source: c.Journal, Classifier: c.Classifier, Store: env.Store, Window: c.Window,
-		Now: func() time.Time { return env.Now }, ReuseWithin: c.ReuseWithin, MaxEntries: c.MaxEntries, Log: env.Log}
+		Now: func() time.Time { return env.Now }, ReuseWithin: c.ReuseWithin, MaxEntries: c.MaxEntries, Boot: env.Boot, Log: env.Log}
 	var fs []doctor.Finding
 	err := s.Update(ctx, func(st *State, now time.Time) error {
 		fs = Findings(&st.Evidence, now, c.Window)

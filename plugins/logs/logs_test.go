@@ -430,3 +430,71 @@ func readState(t *testing.T, s *Scanner) []byte {
 	}
 	return b
 }
+
+// at is a journal entry with the boot stamps journald sets itself.
+func at(boot string, wall time.Time, mono time.Duration, msg string) journal.Entry {
+	return journal.Entry{Realtime: wall, Monotonic: mono, BootID: boot, Message: msg}
+}
+
+const (
+	boot1 = "11111111111111111111111111111111"
+	boot2 = "22222222222222222222222222222222"
+)
+
+// A clock step moves neither the evidence nor the window: both are on the
+// boot's monotonic timeline.
+func TestClockStepsNeitherLoseNorResurrectEvidence(t *testing.T) {
+	up := time.Hour // the boot's age at t0
+	t.Run("clock steps back after a failure", func(t *testing.T) {
+		mem := journal.NewMemory(
+			at(boot1, t0, up, "register-x509"),
+			at(boot1, t0.Add(-time.Hour+time.Minute), up+time.Minute, "noise"), // the clock went back an hour
+		)
+		now := t0.Add(-time.Hour + 2*time.Minute)
+		s := newScanner(t, memSource{mem: mem}, &tableClassifier{}, &now)
+		s.Boot = doctor.Boot{ID: boot1, Monotonic: up + 2*time.Minute}
+		if r := check(t, s, caTrust); r.Status != doctor.Problem {
+			t.Fatalf("two minutes after the failure, behind a clock step: %v %q, want the failure", r.Status, message(r))
+		}
+		// It still ages out after the window, on the monotonic timeline.
+		now = now.Add(10 * time.Minute)
+		s.Boot.Monotonic += 10 * time.Minute
+		if r := check(t, s, caTrust); r.Status != doctor.OK {
+			t.Fatalf("twelve minutes after: %v, want healthy", r.Status)
+		}
+	})
+	t.Run("clock steps forward after a failure", func(t *testing.T) {
+		mem := journal.NewMemory(at(boot1, t0, up, "register-x509"))
+		now := t0.Add(10 * time.Second)
+		s := newScanner(t, memSource{mem: mem}, &tableClassifier{}, &now)
+		s.Boot = doctor.Boot{ID: boot1, Monotonic: up + 10*time.Second}
+		check(t, s, caTrust)
+		now = t0.Add(2 * time.Hour) // an hour ahead, a minute later
+		s.Boot.Monotonic = up + time.Minute
+		if r := check(t, s, caTrust); r.Status != doctor.Problem {
+			t.Fatalf("a minute after the failure, past a forward step: %v, want the failure", r.Status)
+		}
+	})
+	t.Run("a reboot with an earlier clock does not resurrect a crash loop", func(t *testing.T) {
+		var es []journal.Entry
+		for i := 0; i < 4; i++ {
+			d := time.Duration(i) * 11 * time.Second
+			es = append(es, at(boot1, t0.Add(d), up+d, "started"), at(boot1, t0.Add(d+time.Second), up+d+time.Second, "config-missing"),
+				at(boot1, t0.Add(d+time.Second), up+d+time.Second, "exited"))
+		}
+		es = append(es, at(boot1, t0.Add(50*time.Second), up+50*time.Second, "register-x509"))
+		// The new boot's clock is an hour behind the old one's.
+		b2 := t0.Add(-time.Hour)
+		es = append(es, at(boot2, b2.Add(10*time.Second), 10*time.Second, "started"))
+		mem := journal.NewMemory(es...)
+		now := b2.Add(15 * time.Second)
+		s := newScanner(t, memSource{mem: mem}, &tableClassifier{}, &now)
+		s.Boot = doctor.Boot{ID: boot2, Monotonic: 15 * time.Second}
+		if r := check(t, s, startup); r.Status != doctor.OK {
+			t.Errorf("after a reboot: %v %q, want no crash loop from the previous boot", r.Status, message(r))
+		}
+		if r := check(t, s, caTrust); r.Status != doctor.Problem {
+			t.Errorf("a failure just before the reboot: %v, want still counted in the window", r.Status)
+		}
+	})
+}
