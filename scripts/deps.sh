@@ -12,6 +12,7 @@ declare -A need=(
   [/usr/bin/dbus-daemon]=dbus-daemon
   [/usr/bin/flock]=util-linux
   [/usr/bin/zsh]=zsh
+  [/usr/bin/tmux]=tmux
 )
 
 missing=()
