@@ -169,9 +169,15 @@ func showProgress(stderr io.Writer, n *atomic.Int64, what string) func() {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	start := time.Now()
+	draw := func(now time.Time) {
+		fmt.Fprintf(stderr, "\r\x1b[K%s: %d entries (%.1fs)", what, n.Load(), now.Sub(start).Seconds())
+	}
+	shown := progressDelay <= 0
+	if shown {
+		draw(start) // no delay asked: show it at once
+	}
 	go func() {
 		defer close(finished)
-		shown := false
 		t := time.NewTicker(progressEvery)
 		defer t.Stop()
 		for {
@@ -182,11 +188,10 @@ func showProgress(stderr io.Writer, n *atomic.Int64, what string) func() {
 				}
 				return
 			case now := <-t.C:
-				if now.Sub(start) < progressDelay {
-					continue
+				if now.Sub(start) >= progressDelay {
+					shown = true
+					draw(now)
 				}
-				shown = true
-				fmt.Fprintf(stderr, "\r\x1b[K%s: %d entries (%.1fs)", what, n.Load(), now.Sub(start).Seconds())
 			}
 		}
 	}()

@@ -49,6 +49,7 @@ type waitFlags struct {
 	stable   time.Duration
 	healthz  string
 	output   string
+	lookback time.Duration
 }
 
 func (f *waitFlags) register(fs *flag.FlagSet) {
@@ -57,6 +58,7 @@ func (f *waitFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.interval, "interval", 2*time.Second, "how often the journal and the node are looked at")
 	fs.DurationVar(&f.stable, "stable", condition.Settle, "how long the registered kubelet must stay healthy")
 	fs.StringVar(&f.healthz, "healthz", "", "kubelet healthz URL, asked once registered when it answers (default "+defaultHealthz+" when --root is /; \"none\" to skip)")
+	fs.DurationVar(&f.lookback, "lookback", 24*time.Hour, "how far back the kubelet's start and registration are looked for (never before this boot)")
 	fs.StringVar(&f.output, "output", "text", "output format: text (progress lines) or json (one document at the end; progress on stderr)")
 }
 
@@ -77,8 +79,8 @@ func parseWait(args []string, stderr io.Writer) (*waitFlags, error) {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case f.output != "text" && f.output != "json":
 		return nil, fmt.Errorf("unknown --output %q (text or json)", f.output)
-	case f.deadline <= 0 || f.interval <= 0 || f.stable < 0:
-		return nil, errors.New("--timeout and --interval must be positive, --stable not negative")
+	case f.deadline <= 0 || f.interval <= 0 || f.stable < 0 || f.lookback <= 0:
+		return nil, errors.New("--timeout, --interval and --lookback must be positive, --stable not negative")
 	case f.now != "":
 		return nil, errors.New("wait follows the clock: --now does not apply")
 	}
@@ -172,7 +174,7 @@ func (w *waiter) run() waitResult {
 	ctx, cancel := context.WithDeadline(context.Background(), w.start.Add(w.f.deadline))
 	defer cancel()
 	w.printf("waiting up to %s for the kubelet to register and stay healthy\n", w.f.deadline)
-	fol := w.f.follower(w.store, w.start.Add(-w.f.window))
+	fol := w.f.follower(w.store, w.since0())
 	w.res.Milestones = []timeline.Milestone{}
 	for {
 		if done := w.look(ctx, fol); done {
@@ -185,6 +187,20 @@ func (w *waiter) run() waitResult {
 		case <-time.After(w.f.interval):
 		}
 	}
+}
+
+// since0 is where the timeline starts: --lookback ago, but never before
+// this boot, whose kubelet is the one that must register (a journal kept
+// from an earlier boot, or from the image's build, may hold a registration
+// of another life of the node).
+func (w *waiter) since0() time.Time {
+	since := w.start.Add(-w.f.lookback)
+	if b := doctor.ReadBoot(); b.Monotonic > 0 {
+		if boot := time.Now().Add(-b.Monotonic); boot.After(since) {
+			since = boot
+		}
+	}
+	return since
 }
 
 // look reads what is new and decides; true when there is an outcome.
@@ -312,6 +328,9 @@ func (w *waiter) timeout() {
 		why = "kubelet never started (no journal files yet)"
 	case tl.Started.IsZero() && w.tlErr != nil:
 		why = "cannot tell whether the kubelet started: " + w.tlErr.Error()
+	case tl.Started.IsZero() && tl.Entries > 0:
+		why = fmt.Sprintf("no kubelet start since %s (it started earlier: its registration is not in view; --lookback)",
+			w.since0().UTC().Format(time.RFC3339))
 	case tl.Started.IsZero():
 		why = "kubelet never started"
 	case tl.Registered.IsZero():

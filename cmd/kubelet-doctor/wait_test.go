@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 )
 
@@ -179,5 +180,22 @@ func TestWaitFindsAJournalThatAppearsLater(t *testing.T) {
 	code, out := w.result(t, 30*time.Second)
 	if code != 0 || !strings.Contains(out, "node registered") {
 		t.Fatalf("exit %d, want 0 once the journal appeared\n%s%s", code, out, w.errOut.String())
+	}
+}
+
+func TestWaitIgnoresARegistrationOfAnEarlierBoot(t *testing.T) {
+	b := doctor.ReadBoot()
+	if b.Monotonic == 0 {
+		t.Skip("boot time unknown")
+	}
+	n := newNode(t)
+	// The node registered in its previous life (an image built from a
+	// joined node, or before a reboot); this boot's kubelet has not started.
+	n.append(healthyNode(time.Now().Add(-b.Monotonic - time.Hour))...)
+	n.append(export.Unit(time.Now(), "containerd.service", "containerd", "containerd successfully booted"))
+	w := startWait(n, "--timeout", "2s", "--lookback", "10000h")
+	code, out := w.result(t, 30*time.Second)
+	if code != 2 || !strings.Contains(out, "kubelet never started") {
+		t.Fatalf("exit %d, want 2: an earlier boot's registration is not this kubelet's\n%s", code, out)
 	}
 }
