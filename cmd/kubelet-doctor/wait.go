@@ -218,7 +218,7 @@ func (w *waiter) look(ctx context.Context, fol *timeline.Follower) bool {
 	}
 	w.vs = vs
 	for _, v := range vs {
-		if v.Status == doctor.Problem && slices.Contains(terminal, v.Condition.Type) {
+		if v.Status == doctor.Problem && slices.Contains(terminal, v.Condition.Type) && w.current(v) {
 			w.finish("failed", fmt.Sprintf("%s: %s", v.Condition.Type, sink.Compose(v.Lead, 0)))
 			return true
 		}
@@ -241,6 +241,28 @@ func (w *waiter) look(ctx context.Context, fol *timeline.Follower) bool {
 	}
 	return false
 }
+
+// current reports whether a problem is the running kubelet's: an earlier
+// kubelet's bootstrap or CA failure, before the operator fixed it and
+// restarted the kubelet, is no reason to stop now. The evidence's newest
+// time tells; node-state findings carry none and are current. A crash loop
+// spans starts by nature and is always current.
+func (w *waiter) current(v doctor.Verdict) bool {
+	if v.Condition.Type == condition.TypeStartup || w.tl.Started.IsZero() {
+		return true
+	}
+	var newest time.Time
+	for _, e := range v.Lead.Evidence {
+		if e.At.After(newest) {
+			newest = e.At
+		}
+	}
+	return newest.IsZero() || !newest.Before(w.tl.Started.Add(-startSlack))
+}
+
+// startSlack is how long before the kubelet's start banner its own first
+// lines may come (systemd's "Started" and the banner are a moment apart).
+const startSlack = 5 * time.Second
 
 // healthy: the running kubelet registered, no condition is a problem or
 // cannot be told, and its healthz (when it answers) says ok.

@@ -199,3 +199,19 @@ func TestWaitIgnoresARegistrationOfAnEarlierBoot(t *testing.T) {
 		t.Fatalf("exit %d, want 2: an earlier boot's registration is not this kubelet's\n%s", code, out)
 	}
 }
+
+func TestWaitDoesNotStopOnAnEarlierKubeletsFailure(t *testing.T) {
+	n := newNode(t)
+	now := time.Now()
+	// The token was rejected; the operator fixed it and restarted the
+	// kubelet, which has not registered yet when wait starts.
+	n.append(export.Systemd(now.Add(-3*time.Minute), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+		klog(now.Add(-2*time.Minute), 'E', "certificate_manager.go:596", `"Failed while requesting a signed certificate from the control plane" err="cannot create certificate signing request: Unauthorized" logger="kubernetes.io/kube-apiserver-client-kubelet.UnhandledError"`),
+		export.Systemd(now.Add(-time.Minute), "kubelet.service", "Stopping kubelet.service - kubelet: The Kubernetes Node Agent..."),
+		export.Systemd(now.Add(-time.Minute+time.Second), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."))
+	w := startWait(n, "--timeout", "2s")
+	code, out := w.result(t, 30*time.Second)
+	if code != 2 || !strings.Contains(out, "did not register") {
+		t.Fatalf("exit %d, want 2 (waiting for the new kubelet), not a stop on the old failure\n%s", code, out)
+	}
+}
