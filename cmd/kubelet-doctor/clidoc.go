@@ -91,7 +91,7 @@ func parseProse(s string) map[string]string {
 }
 
 // argNames name a flag's value where its type says too little.
-var argNames = map[string]string{"now": "TIME", "log-level": "LEVEL", "output": "FORMAT", "healthz": "URL",
+var argNames = map[string]string{"now": "TIME", "log-level": "LEVEL", "output": "FORMAT", "healthz-url": "URL",
 	"unit": "NAME", "identifier": "NAME", "duration": "DUR", "int": "N"}
 
 func argName(flagName, kind string) string {

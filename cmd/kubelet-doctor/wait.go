@@ -57,7 +57,7 @@ func (f *waitFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.deadline, "timeout", 10*time.Minute, "give up after this long (exit 2)")
 	fs.DurationVar(&f.interval, "interval", 2*time.Second, "how often the journal and the node are looked at")
 	fs.DurationVar(&f.stable, "stable", condition.Settle, "how long the registered kubelet must stay healthy")
-	fs.StringVar(&f.healthz, "healthz", "", "kubelet healthz URL, asked once registered when it answers (default "+defaultHealthz+" when --root is /; \"none\" to skip)")
+	fs.StringVar(&f.healthz, "healthz-url", "", "the kubelet's healthz endpoint, asked once registered when it answers (default "+defaultHealthz+" when --root is /; \"-\": do not probe)")
 	fs.DurationVar(&f.lookback, "lookback", 24*time.Hour, "how far back the kubelet's start and registration are looked for (never before this boot)")
 	fs.StringVar(&f.output, "output", "text", "output format: text (progress lines) or json (one document at the end; progress on stderr)")
 }
@@ -85,7 +85,7 @@ func parseWait(args []string, stderr io.Writer) (*waitFlags, error) {
 		return nil, errors.New("wait follows the clock: --now does not apply")
 	}
 	switch {
-	case f.healthz == "none":
+	case f.healthz == "-":
 		f.healthz = ""
 	case f.healthz == "" && (f.root == "/" || f.root == ""):
 		f.healthz = defaultHealthz

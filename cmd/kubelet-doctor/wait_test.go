@@ -137,7 +137,7 @@ func TestWaitWaitsForAnUnhealthyHealthz(t *testing.T) {
 			defer srv.Close()
 			n := newNode(t)
 			n.append(healthyNode(time.Now().Add(-time.Minute))...)
-			w := startWait(n, "--timeout", "3s", "--stable", "0s", "--healthz", srv.URL)
+			w := startWait(n, "--timeout", "3s", "--stable", "0s", "--healthz-url", srv.URL)
 			code, out := w.result(t, 30*time.Second)
 			if code != tt.want || !strings.Contains(out, tt.says) {
 				t.Fatalf("exit %d, want %d saying %q\n%s", code, tt.want, tt.says, out)
