@@ -89,8 +89,7 @@ func decideStartup(e *Evidence, cond condition.Condition, now time.Time, w Windo
 		// errors are the crashes.
 		exits = countBins(l.Fatals, now, w.Span)
 	}
-	upSinceExit := l.Started.After(l.Exited) && l.Started.After(l.Stopped)
-	stayedUp := upSinceExit && now.Sub(l.Started) >= condition.Settle
+	stayedUp := l.upAndProgressed(now)
 	switch {
 	case exits >= condition.CrashLoopExits && !stayedUp:
 		f.Label = "crash-loop"

@@ -5,6 +5,7 @@ package logs
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
@@ -81,10 +82,13 @@ type MinuteBin struct {
 
 // Lifecycle is the kubelet process history seen in the journal.
 type Process struct {
-	Started time.Time   `json:"started,omitzero"` // newest start
-	Exited  time.Time   `json:"exited,omitzero"`  // newest failed exit
-	Stopped time.Time   `json:"stopped,omitzero"` // newest deliberate stop
-	Exits   []MinuteBin `json:"exits,omitempty"`  // failed exits per minute
+	Started time.Time `json:"started,omitzero"` // newest start
+	// Progress is the newest line by which the kubelet itself showed it got
+	// past start-up (its version banner, a recovery marker).
+	Progress time.Time   `json:"progress,omitzero"`
+	Exited   time.Time   `json:"exited,omitzero"`  // newest failed exit
+	Stopped  time.Time   `json:"stopped,omitzero"` // newest deliberate stop
+	Exits    []MinuteBin `json:"exits,omitempty"`  // failed exits per minute
 	// LoopSince is the first exit after a quiet window: alerts key on it.
 	LoopSince time.Time `json:"loopSince,omitzero"`
 	// Restarts is systemd's restart counter as last reported.
@@ -113,7 +117,12 @@ func (e *Evidence) Observe(at time.Time, msg string, v rules.Verdict, w Window) 
 	for _, c := range v.Recovers {
 		e.tally(c).recover(at, &e.Process)
 	}
-	if v.Category == rules.None || v.Category == "" {
+	if len(v.Recovers) > 0 {
+		e.Process.Progress = at
+	}
+	// One pod's failure (an image pull from a registry this node does not
+	// trust) is explained, but says nothing about the node.
+	if v.Category == rules.None || v.Category == "" || v.NotNode {
 		return
 	}
 	t := e.tally(v.Category)
@@ -137,6 +146,11 @@ func (e *Evidence) observeLifecycle(at time.Time, msg string, v rules.Verdict, w
 	switch v.Lifecycle {
 	case rules.LifecycleStarted:
 		l.Started = at
+		if !strings.HasPrefix(v.Rule, "systemd-") {
+			// The kubelet's own banner: it got past parsing its flags and
+			// loading its config. systemd's "Started" proves nothing.
+			l.Progress = at
+		}
 	case rules.LifecycleExited:
 		// systemd logs "Main process exited" and then "Failed with result"
 		// for one crash: count exits at most once per second.
@@ -246,8 +260,17 @@ func (l *Process) current(c *Failure) bool {
 // stableSince reports whether a kubelet started after t and has stayed up
 // for the settle time: what was fatal before that start is over.
 func (l *Process) stableSince(t, now time.Time) bool {
-	return l.Started.After(t) && l.Started.After(l.Exited) && l.Started.After(l.Stopped) &&
-		now.Sub(l.Started) >= condition.Settle
+	return l.Started.After(t) && l.upAndProgressed(now)
+}
+
+// upAndProgressed reports whether the newest start has stayed up for the
+// settle time with no exit or stop, and the kubelet itself logged progress
+// since: its banner or a recovery marker. A systemd "Started" alone is not
+// recovery: a kubelet that dies on its flags logs nothing of its own, and a
+// journal cut (or a slow disk) right after a start would read as healthy.
+func (l *Process) upAndProgressed(now time.Time) bool {
+	return l.Started.After(l.Exited) && l.Started.After(l.Stopped) && now.Sub(l.Started) >= condition.Settle &&
+		!l.Progress.Before(l.Started)
 }
 
 func addBin(bins []MinuteBin, at time.Time) []MinuteBin {

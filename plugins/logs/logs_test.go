@@ -38,9 +38,10 @@ var verdicts = map[string]rules.Verdict{
 		Label: "kubelet config file missing", Cause: "/var/lib/kubelet/config.yaml", Fatal: true},
 	"lenient": {Category: rules.KubeletConfig, Condition: "KubeletConfigProblem", Rule: "lenient-decoding",
 		Label: "unknown config field", Cause: `unknown field "cgroupDrivr"`},
-	"exited":  {Category: rules.None, Lifecycle: rules.LifecycleExited},
-	"started": {Category: rules.None, Lifecycle: rules.LifecycleStarted},
-	"stopped": {Category: rules.None, Lifecycle: rules.LifecycleStopped},
+	"exited":     {Category: rules.None, Lifecycle: rules.LifecycleExited},
+	"started":    {Category: rules.None, Lifecycle: rules.LifecycleStarted},
+	"sd-started": {Category: rules.None, Lifecycle: rules.LifecycleStarted, Rule: "systemd-started"},
+	"stopped":    {Category: rules.None, Lifecycle: rules.LifecycleStopped},
 }
 
 type tableClassifier struct{ calls atomic.Int64 }
@@ -188,6 +189,8 @@ func TestDecideOncePerStartAndFatalCauses(t *testing.T) {
 		{"a fatal error holds just after a new start", append(loop, line{45 * time.Second, "started"}), 50 * time.Second, doctor.Problem,
 			"kubelet config file missing: /var/lib/kubelet/config.yaml (3+ in 10m)"},
 		{"a start that stays up clears a fatal error", append(loop, line{45 * time.Second, "started"}), 80 * time.Second, doctor.OK, "config ok"},
+		{"systemd's start alone is not recovery", append(loop, line{45 * time.Second, "sd-started"}), 100 * time.Second, doctor.Problem,
+			"kubelet config file missing: /var/lib/kubelet/config.yaml (3+ in 10m)"},
 	}
 	for _, tt := range tests {
 		checkDecide(t, tt.name, tt.lines, cfgCond, tt.now, tt.want, tt.message)
@@ -203,6 +206,8 @@ func TestDecideStartup(t *testing.T) {
 		{"a crash loop right after a new start is still a crash loop", append(loop, line{45 * time.Second, "started"}), 50 * time.Second, doctor.Problem,
 			"crash-loop: kubelet config file missing: /var/lib/kubelet/conf (3+ exits in 10m)"},
 		{"a start that stays up ends the crash loop", append(loop, line{45 * time.Second, "started"}), 2 * time.Minute, doctor.OK, "kubelet running"},
+		{"a start that logs nothing of its own does not end it", append(loop, line{45 * time.Second, "sd-started"}), 2 * time.Minute, doctor.Problem,
+			"crash-loop: kubelet config file missing: /var/lib/kubelet/conf (3+ exits in 10m)"},
 		{"an exit not followed by a start is not running", crash(0), time.Minute, doctor.Problem,
 			"kubelet not running, exited: kubelet config file missing: /var/lib/kubelet/confi"},
 		{"a deliberate stop is not running", []line{{0, "started"}, {time.Minute, "stopped"}}, 2 * time.Minute, doctor.Problem, "kubelet not running, stopped"},
