@@ -17,7 +17,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("KD_TEST_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if benchRoot != "" {
+		os.RemoveAll(benchRoot)
+	}
+	os.Exit(code)
 }
 
 // asMain is a command running this test binary as kubelet-doctor.
