@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 FUZZTIME  ?= 10s
 export CGO_ENABLED := 1
 
-.PHONY: all deps build tools npd kapi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
+.PHONY: all deps build image tools npd kapi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
 
 all: build
 
@@ -17,6 +17,9 @@ deps: ## install the Debian packages the build and tests need (only when missing
 
 build: deps ## build bin/kubelet-doctor
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(KD_BIN) ./cmd/kubelet-doctor
+
+image: build ## the image (OCI layout + tarball) in bin/image, no container engine; prints its digest
+	@./scripts/image.sh $(KD_BIN) $(VERSION) $(BIN)/image
 
 npd: deps ## build the real node-problem-detector v1.36.0 (cached by version)
 	@./scripts/build-npd.sh >/dev/null
