@@ -24,6 +24,7 @@ var commands = []command{
 	{"explain", "classify kubelet log lines: journalctl -u kubelet | kubelet-doctor explain", runExplain},
 	{"check", "NPD plugin: report one condition (exit 0 False, 1 True, 2 Unknown)", runCheck},
 	{"alert", "NPD temporary rule: exit 1 once per new failure of a condition", runAlert},
+	{"install", "copy this binary to DEST atomically (the image's init container)", runInstall},
 	{"conditions", "list the conditions and their reasons", runConditions},
 	{"version", "print the version", func([]string, io.Reader, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},
 }
