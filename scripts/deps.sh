@@ -11,6 +11,7 @@ declare -A need=(
   [/lib/systemd/systemd-journal-remote]=systemd-journal-remote
   [/usr/bin/dbus-daemon]=dbus-daemon
   [/usr/bin/flock]=util-linux
+  [/usr/sbin/runc]=runc
 )
 
 missing=()
@@ -19,7 +20,7 @@ for path in "${!need[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps.sh: all present (gcc, libsystemd-dev, systemd, systemd-journal-remote, dbus-daemon)"
+  echo "deps.sh: all present (gcc, libsystemd-dev, systemd, systemd-journal-remote, dbus-daemon, runc)"
   exit 0
 fi
 
