@@ -65,9 +65,9 @@ type envVar struct {
 }
 
 type volume struct {
-	Name      string    `json:"name"`
-	EmptyDir  *struct{} `json:"emptyDir"`
-	HostPath  *struct {
+	Name     string    `json:"name"`
+	EmptyDir *struct{} `json:"emptyDir"`
+	HostPath *struct {
 		Path string `json:"path"`
 	} `json:"hostPath"`
 	ConfigMap *struct {
