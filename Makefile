@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 FUZZTIME  ?= 10s
 export CGO_ENABLED := 1
 
-.PHONY: all deps build image tools npd kapi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
+.PHONY: all deps build image dist tools npd kapi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
 
 all: build
 
@@ -20,6 +20,9 @@ build: deps ## build bin/kubelet-doctor
 
 image: build ## the image (OCI layout + tarball) in bin/image, no container engine; prints its digest
 	@./scripts/image.sh $(KD_BIN) $(VERSION) $(BIN)/image
+
+dist: build npd ## the host-install tarball (NPD's shape) and its .sha512 in bin/dist
+	@./scripts/dist.sh $(KD_BIN) "$$(./scripts/build-npd.sh)" $(VERSION) $(BIN)/dist
 
 npd: deps ## build the real node-problem-detector v1.36.0 (cached by version)
 	@./scripts/build-npd.sh >/dev/null
