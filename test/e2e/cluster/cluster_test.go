@@ -158,6 +158,8 @@ func TestCluster(t *testing.T) {
 	s := setup(t)
 
 	t.Run("manifests", s.testManifests)
+	t.Run("kustomize", s.testKustomize)
+	t.Run("helm values", s.testHelmValues)
 	t.Run("rbac", s.testRBAC)
 
 	// Scenarios wait on NPD far more than they compute (the whole suite
