@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 FUZZTIME  ?= 10s
 export CGO_ENABLED := 1
 
-.PHONY: all deps build image dist tools npd kapi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
+.PHONY: all deps build image dist tools npd kapi capi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
 
 all: build
 
@@ -30,12 +30,15 @@ npd: deps ## build the real node-problem-detector v1.36.0 (cached by version)
 kapi: deps ## build the real kube-apiserver, etcd and kubectl v1.36.3 (cached by version)
 	@./scripts/build-kapi.sh >/dev/null
 
-tools: npd kapi
+capi: deps ## build the real Cluster API v1.14.2 core manager and take its CRDs (cached by version)
+	@./scripts/build-capi.sh >/dev/null
+
+tools: npd kapi capi
 
 # Every suite: unit tests, the real-NPD end-to-end, the real-apiserver
 # end-to-end, a brief fuzz of the parser and the classifier, and vet.
 test: build tools lint
-	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
+	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_CAPI=$$(./scripts/build-capi.sh) \
 		$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=10s
 
@@ -43,7 +46,7 @@ unit: deps ## unit tests only (no end-to-end binaries)
 	$(GO) test ./internal/... ./plugins/... ./cmd/...
 
 e2e: build tools ## the end-to-end suites against the real NPD and API server
-	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
+	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_CAPI=$$(./scripts/build-capi.sh) \
 		$(GO) test -count=1 -v ./test/e2e/...
 
 demo: build npd ## run the real NPD with config/ on an embedded failing-then-recovering node

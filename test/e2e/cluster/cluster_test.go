@@ -179,6 +179,7 @@ func TestCluster(t *testing.T) {
 		}()
 	}
 	run("before-registration", s.testBeforeRegistration)
+	run("repair", s.testRepair)
 	for _, sc := range scenarios {
 		run("scenario/"+sc.name, func(t *testing.T) { s.testScenario(t, sc) })
 	}
