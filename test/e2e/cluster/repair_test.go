@@ -145,6 +145,8 @@ spec:
     - {type: Ready, status: Unknown, timeoutSeconds: 300}
     - {type: KubeletCATrustProblem, status: "True", timeoutSeconds: %[7]d}
     - {type: KubeletStartupProblem, status: "True", timeoutSeconds: 600}
+  remediation:
+    triggerIf: {unhealthyLessThanOrEqualTo: 40%%}
 `, repairNS, base64.StdEncoding.EncodeToString(kubeconfig), infraGroup, cpGroup, apiPort, repairPool, int(mhcTimeout.Seconds())))
 }
 
