@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -100,9 +101,9 @@ func (s *suite) testHelmValues(t *testing.T) {
 		if err != nil {
 			t.Fatalf("helm template: %v: %s", err, stderrOf(err))
 		}
-		for _, want := range []string{"install-kubelet-doctor", "--config.custom-plugin-monitor=/custom-config/kubelet-ca-trust.json", "DAC_READ_SEARCH", "kubelet-ca-trust.json: |"} {
-			if !strings.Contains(string(rendered), want) {
-				t.Errorf("helm template output lacks %q", want)
+		for _, want := range []string{"install-kubelet-doctor", `--config\.custom-plugin-monitor=\S*/custom-config/kubelet-ca-trust\.json`, "DAC_READ_SEARCH", `kubelet-ca-trust\.json: \|`} {
+			if !regexp.MustCompile(want).Match(rendered) {
+				t.Errorf("helm template output lacks %s", want)
 			}
 		}
 		out, err := s.cp.kubectlAs(context.Background(), s.cp.admin, rendered, "apply", "--dry-run=server", "-f", "-")
