@@ -170,7 +170,10 @@ func (s *suite) testRepair(t *testing.T) {
 	s.apply(t, clusterObjects(admin, port))
 	// The provider reports its objects ready.
 	s.patchStatus(t, infraGroup, "kdinfracluster", "repair", `{"status":{"ready":true,"initialization":{"provisioned":true}}}`)
-	s.patchStatus(t, cpGroup, "kdcontrolplane", "repair", `{"status":{"ready":true,"initialized":true,"initialization":{"controlPlaneInitialized":true}}}`)
+	// The control plane is a managed one (the suite's API server, as on EKS,
+	// AKS or GKE): without control-plane Machines, Cluster API drains and
+	// deletes worker Nodes only when the control plane says so.
+	s.patchStatus(t, cpGroup, "kdcontrolplane", "repair", `{"status":{"ready":true,"initialized":true,"externalManagedControlPlane":true,"initialization":{"controlPlaneInitialized":true}}}`)
 	var provider sync.WaitGroup
 	provider.Add(1)
 	go func() { defer provider.Done(); s.playProvider(ctx, t) }()
