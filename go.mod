@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/sirupsen/logrus v1.10.2
+	golang.org/x/sys v0.46.0
 	k8s.io/node-problem-detector v1.36.0
 	sigs.k8s.io/yaml v1.6.0
 )
@@ -12,5 +13,4 @@ require (
 require (
 	github.com/spf13/pflag v1.0.10 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
-	golang.org/x/sys v0.46.0 // indirect
 )
