@@ -276,7 +276,9 @@ func startNPD(t *testing.T, s *suite, node *testNode, conditions ...string) *npd
 	if err != nil {
 		t.Fatal(err)
 	}
-	override := s.cp.url + "?inClusterConfig=false&auth=" + url.QueryEscape(s.npdKubeconfig)
+	// The host install's form (config/systemd/kubelet-doctor-npd.service of
+	// `make dist`): no server in the URL, NPD takes it from the kubeconfig.
+	override := "?inClusterConfig=false&auth=" + url.QueryEscape(s.npdKubeconfig)
 	p, err := startProc(t, dir, "node-problem-detector", 40, []string{"NODE_NAME=" + node.Name}, s.npd,
 		"--hostname-override", node.Name,
 		"--apiserver-override", override,
