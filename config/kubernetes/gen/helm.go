@@ -27,28 +27,9 @@ var chartDropped = map[string]bool{"config": true}
 // configs as custom plugin monitors, and none of the chart's default log
 // monitors (they need a privileged container, which this one is not).
 func HelmValues(dsYAML []byte, files []string) ([]byte, error) {
-	var ds struct {
-		Spec struct {
-			Template struct {
-				Spec struct {
-					InitContainers []any `json:"initContainers"`
-					Containers     []struct {
-						Image           string           `json:"image"`
-						Resources       any              `json:"resources"`
-						SecurityContext map[string]any   `json:"securityContext"`
-						VolumeMounts    []map[string]any `json:"volumeMounts"`
-					} `json:"containers"`
-					Volumes []map[string]any `json:"volumes"`
-				} `json:"spec"`
-			} `json:"template"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(dsYAML, &ds); err != nil {
-		return nil, fmt.Errorf("decode daemonset.yaml: %w", err)
-	}
-	pod := ds.Spec.Template.Spec
-	if len(pod.Containers) != 1 {
-		return nil, fmt.Errorf("daemonset.yaml has %d containers, want NPD alone", len(pod.Containers))
+	pod, err := decodePod(dsYAML)
+	if err != nil {
+		return nil, err
 	}
 	npd := pod.Containers[0]
 	repo, tag, ok := splitImage(npd.Image)
@@ -64,17 +45,6 @@ func HelmValues(dsYAML []byte, files []string) ([]byte, error) {
 		}
 		defs[filepath.Base(f)] = string(data)
 		monitors = append(monitors, ChartMountDir+"/"+filepath.Base(f))
-	}
-	var volumes, mounts []map[string]any
-	for _, v := range pod.Volumes {
-		if !chartDropped[v["name"].(string)] {
-			volumes = append(volumes, v)
-		}
-	}
-	for _, m := range npd.VolumeMounts {
-		if !chartDropped[m["name"].(string)] {
-			mounts = append(mounts, m)
-		}
 	}
 	sc := map[string]any{}
 	for k, v := range npd.SecurityContext {
@@ -92,8 +62,8 @@ func HelmValues(dsYAML []byte, files []string) ([]byte, error) {
 		"securityContext":   sc,
 		"resources":         npd.Resources,
 		"initContainers":    pod.InitContainers,
-		"extraVolumes":      volumes,
-		"extraVolumeMounts": mounts,
+		"extraVolumes":      withoutChartOwn(pod.Volumes),
+		"extraVolumeMounts": withoutChartOwn(npd.VolumeMounts),
 		"tolerations":       []map[string]any{{"operator": "Exists"}},
 	}
 	out, err := yaml.Marshal(values)
@@ -107,6 +77,47 @@ func HelmValues(dsYAML []byte, files []string) ([]byte, error) {
 	b.WriteString("# config/npd as custom plugin monitors. README.md, \"Deploy\", says how to install it.\n")
 	b.Write(out)
 	return b.Bytes(), nil
+}
+
+// dsPod is the part of daemonset.yaml's pod the values carry over.
+type dsPod struct {
+	InitContainers []any `json:"initContainers"`
+	Containers     []struct {
+		Image           string           `json:"image"`
+		Resources       any              `json:"resources"`
+		SecurityContext map[string]any   `json:"securityContext"`
+		VolumeMounts    []map[string]any `json:"volumeMounts"`
+	} `json:"containers"`
+	Volumes []map[string]any `json:"volumes"`
+}
+
+func decodePod(dsYAML []byte) (dsPod, error) {
+	var ds struct {
+		Spec struct {
+			Template struct {
+				Spec dsPod `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(dsYAML, &ds); err != nil {
+		return dsPod{}, fmt.Errorf("decode daemonset.yaml: %w", err)
+	}
+	pod := ds.Spec.Template.Spec
+	if len(pod.Containers) != 1 {
+		return dsPod{}, fmt.Errorf("daemonset.yaml has %d containers, want NPD alone", len(pod.Containers))
+	}
+	return pod, nil
+}
+
+// withoutChartOwn drops the volumes (or mounts) the chart makes itself.
+func withoutChartOwn(items []map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, it := range items {
+		if name, _ := it["name"].(string); !chartDropped[name] {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // splitImage splits "repo:tag" (a registry port is not a tag).
