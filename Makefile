@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 FUZZTIME  ?= 10s
 export CGO_ENABLED := 1
 
-.PHONY: all deps build tools npd kapi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
+.PHONY: all deps build image dist tools npd kapi capi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
 
 all: build
 
@@ -18,18 +18,27 @@ deps: ## install the Debian packages the build and tests need (only when missing
 build: deps ## build bin/kubelet-doctor
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(KD_BIN) ./cmd/kubelet-doctor
 
+image: build ## the image (OCI layout + tarball) in bin/image, no container engine; prints its digest
+	@./scripts/image.sh $(KD_BIN) $(VERSION) $(BIN)/image
+
+dist: build npd ## the host-install tarball (NPD's shape) and its .sha512 in bin/dist
+	@./scripts/dist.sh $(KD_BIN) "$$(./scripts/build-npd.sh)" $(VERSION) $(BIN)/dist
+
 npd: deps ## build the real node-problem-detector v1.36.0 (cached by version)
 	@./scripts/build-npd.sh >/dev/null
 
 kapi: deps ## build the real kube-apiserver, etcd and kubectl v1.36.3 (cached by version)
 	@./scripts/build-kapi.sh >/dev/null
 
-tools: npd kapi
+capi: deps ## build the real Cluster API v1.14.2 core manager and take its CRDs (cached by version)
+	@./scripts/build-capi.sh >/dev/null
+
+tools: npd kapi capi
 
 # Every suite: unit tests, the real-NPD end-to-end, the real-apiserver
 # end-to-end, a brief fuzz of the parser and the classifier, and vet.
 test: build tools lint
-	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
+	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_CAPI=$$(./scripts/build-capi.sh) \
 		$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=10s
 
@@ -37,7 +46,7 @@ unit: deps ## unit tests only (no end-to-end binaries)
 	$(GO) test ./internal/... ./plugins/... ./cmd/...
 
 e2e: build tools ## the end-to-end suites against the real NPD and API server
-	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
+	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_CAPI=$$(./scripts/build-capi.sh) \
 		$(GO) test -count=1 -v ./test/e2e/...
 
 demo: build npd ## run the real NPD with config/ on an embedded failing-then-recovering node

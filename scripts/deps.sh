@@ -13,6 +13,7 @@ declare -A need=(
   [/usr/bin/flock]=util-linux
   [/usr/bin/zsh]=zsh
   [/usr/bin/tmux]=tmux
+  [/usr/sbin/runc]=runc
 )
 
 missing=()
@@ -21,7 +22,7 @@ for path in "${!need[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps.sh: all present (gcc, libsystemd-dev, systemd, systemd-journal-remote, dbus-daemon)"
+  echo "deps.sh: all present (gcc, libsystemd-dev, systemd, systemd-journal-remote, dbus-daemon, runc)"
   exit 0
 fi
 

@@ -27,6 +27,7 @@ var commands = []command{
 	{"report", "every condition of this node at once, with evidence (exit 1 problem, 2 unknown, 0 ok)", runReport},
 	{"wait", "wait for the kubelet to register and stay healthy, or stop on a failure (bootstrap scripts)", runWait},
 	{"metrics", "conditions, registration, restarts and checks as Prometheus metrics (node_exporter textfile)", runMetrics},
+	{"install", "copy this binary to DEST atomically (the image's init container)", runInstall},
 	{"conditions", "list the conditions and their reasons", runConditions},
 	{"completion", "print a shell completion script: completion bash|zsh", runCompletion},
 	{"version", "print the version", func([]string, io.Reader, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},

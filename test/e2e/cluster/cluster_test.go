@@ -158,6 +158,8 @@ func TestCluster(t *testing.T) {
 	s := setup(t)
 
 	t.Run("manifests", s.testManifests)
+	t.Run("kustomize", s.testKustomize)
+	t.Run("helm values", s.testHelmValues)
 	t.Run("rbac", s.testRBAC)
 
 	// Scenarios wait on NPD far more than they compute (the whole suite
@@ -177,6 +179,7 @@ func TestCluster(t *testing.T) {
 		}()
 	}
 	run("before-registration", s.testBeforeRegistration)
+	run("repair", s.testRepair)
 	for _, sc := range scenarios {
 		run("scenario/"+sc.name, func(t *testing.T) { s.testScenario(t, sc) })
 	}
@@ -520,6 +523,9 @@ func (s *suite) testManifests(t *testing.T) {
 		t.Fatalf("no manifests in config/kubernetes (%v)", err)
 	}
 	for _, f := range files {
+		if filepath.Base(f) == "kustomization.yaml" {
+			continue // kustomize's input, not an object: testKustomize applies it
+		}
 		out, err := s.cp.kubectl(context.Background(), "apply", "--dry-run=server", "-f", f)
 		if err != nil {
 			t.Errorf("%s: %v", filepath.Base(f), err)

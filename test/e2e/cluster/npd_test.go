@@ -276,7 +276,9 @@ func startNPD(t *testing.T, s *suite, node *testNode, conditions ...string) *npd
 	if err != nil {
 		t.Fatal(err)
 	}
-	override := s.cp.url + "?inClusterConfig=false&auth=" + url.QueryEscape(s.npdKubeconfig)
+	// The host install's form (config/systemd/kubelet-doctor-npd.service of
+	// `make dist`): no server in the URL, NPD takes it from the kubeconfig.
+	override := "?inClusterConfig=false&auth=" + url.QueryEscape(s.npdKubeconfig)
 	p, err := startProc(t, dir, "node-problem-detector", 40, []string{"NODE_NAME=" + node.Name}, s.npd,
 		"--hostname-override", node.Name,
 		"--apiserver-override", override,
@@ -300,12 +302,12 @@ func startNPD(t *testing.T, s *suite, node *testNode, conditions ...string) *npd
 		}
 		// A permission rbac.yaml lacks shows nowhere else: client-go's event
 		// recorder and NPD's condition manager log the 403 and retry. The
-		// denied user is NPD's service account; the plugin's own log lines,
-		// which NPD copies, quote the kubelet's 403s (system:anonymous,
-		// system:node:...) and are not NPD's.
+		// API server names NPD's ServiceAccount in it; the plugin's own
+		// lines in this log quote the kubelet's denials (system:node,
+		// system:anonymous) and rule names such as forbidden-anonymous.
 		if data, err := os.ReadFile(p.log); err == nil {
 			for _, line := range strings.Split(string(data), "\n") {
-				if strings.Contains(line, "forbidden") && strings.Contains(line, "system:serviceaccount:") {
+				if strings.Contains(line, `forbidden: User "system:serviceaccount:`) || strings.Contains(line, `forbidden: User \"system:serviceaccount:`) {
 					t.Errorf("NPD was denied by the API server (rbac.yaml): %s", line)
 					break
 				}
