@@ -21,6 +21,7 @@ var usageLines = map[string]string{
 	"report":     "kubelet-doctor report [flags]",
 	"wait":       "kubelet-doctor wait [--timeout 10m] [flags]",
 	"metrics":    "kubelet-doctor metrics [--textfile DIR] [flags]",
+	"install":    "kubelet-doctor install DEST",
 	"conditions": "kubelet-doctor conditions",
 	"completion": "kubelet-doctor completion bash|zsh",
 	"version":    "kubelet-doctor version",
