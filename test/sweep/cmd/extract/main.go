@@ -125,6 +125,7 @@ func run(out string) error {
 	var table []sweep.Template
 	for _, f := range found {
 		t := f.t
+		t.Source = f.source()
 		v := c.Classify(t.Line())
 		prev, ok := old[t.Key()]
 		switch {
@@ -191,9 +192,25 @@ func area(file string) string {
 	return strings.TrimPrefix(filepath.ToSlash(filepath.Dir(file)), "k8s.io/kubernetes/")
 }
 
+// found is one template across the swept versions: files lists every file
+// that logs it (oldest version first), byVersion the files of each version.
 type found struct {
-	t     sweep.Template
-	files []string
+	t         sweep.Template
+	files     []string
+	byVersion map[string][]string
+}
+
+// source is where the newest version that has the template logs it, the
+// k8s.io/kubernetes files relative to the module, the others with their
+// module path, sorted.
+func (f *found) source() []string {
+	newest := f.t.Versions[len(f.t.Versions)-1]
+	var out []string
+	for _, file := range f.byVersion[newest] {
+		out = append(out, strings.TrimPrefix(file, "k8s.io/kubernetes/"))
+	}
+	sort.Strings(out)
+	return out
 }
 
 func download(path, version string) (string, error) {
@@ -245,7 +262,7 @@ func sweepDir(root, module, modDir, minor string, seen map[string]*found) (int, 
 				n++
 				k := t.Key()
 				if seen[k] == nil {
-					seen[k] = &found{t: t}
+					seen[k] = &found{t: t, byVersion: map[string][]string{}}
 				}
 				e := seen[k]
 				if !slices.Contains(e.t.Versions, minor) {
@@ -253,6 +270,9 @@ func sweepDir(root, module, modDir, minor string, seen map[string]*found) (int, 
 				}
 				if !slices.Contains(e.files, file) {
 					e.files = append(e.files, file)
+				}
+				if !slices.Contains(e.byVersion[minor], file) {
+					e.byVersion[minor] = append(e.byVersion[minor], file)
 				}
 			}
 			return true
