@@ -33,26 +33,6 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/test/sweep"
 )
 
-// release is one Kubernetes version swept: the kubernetes module, the
-// client-go of the same release (its certificate manager, reflector and
-// event recorder write into the kubelet's log) and the CRI client, a
-// module of its own from 1.31 on.
-type release struct {
-	minor, kubernetes, clientGo, criClient string
-}
-
-// releases: the 1.18, 1.22, 1.26, 1.30, 1.34 and the newest one the
-// proxy served when the table was made. client-go v0.18.20 is not served:
-// v0.18.19 is the same certificate code.
-var releases = []release{
-	{"1.18", "v1.18.20", "v0.18.19", ""},
-	{"1.22", "v1.22.17", "v0.22.17", ""},
-	{"1.26", "v1.26.15", "v0.26.15", ""},
-	{"1.30", "v1.30.14", "v0.30.14", ""},
-	{"1.34", "v1.34.4", "v0.34.4", "v0.34.4"},
-	{"1.37", "v1.37.2", "v0.37.2", "v0.37.2"},
-}
-
 // Where the kubelet's messages are, per module. A directory is swept with
 // its subdirectories.
 var (
@@ -80,19 +60,19 @@ func main() {
 
 func run(out string) error {
 	found := map[string]*found{}
-	for _, r := range releases {
+	for _, r := range sweep.Releases() {
 		mods := []struct {
 			path, version string
 			dirs          []string
 		}{
-			{"k8s.io/kubernetes", r.kubernetes, kubernetesDirs},
-			{"k8s.io/client-go", r.clientGo, clientGoDirs},
+			{"k8s.io/kubernetes", r.Kubernetes, kubernetesDirs},
+			{"k8s.io/client-go", r.ClientGo, clientGoDirs},
 		}
-		if r.criClient != "" {
+		if r.CRIClient != "" {
 			mods = append(mods, struct {
 				path, version string
 				dirs          []string
-			}{"k8s.io/cri-client", r.criClient, criClientDirs})
+			}{"k8s.io/cri-client", r.CRIClient, criClientDirs})
 		}
 		n := 0
 		for _, m := range mods {
@@ -101,14 +81,14 @@ func run(out string) error {
 				return err
 			}
 			for _, d := range m.dirs {
-				k, err := sweepDir(filepath.Join(dir, d), m.path, dir, r.minor, found)
+				k, err := sweepDir(filepath.Join(dir, d), m.path, dir, r.Minor, found)
 				if err != nil {
 					return err
 				}
 				n += k
 			}
 		}
-		fmt.Fprintf(os.Stderr, "extract: %s: %d call sites\n", r.minor, n)
+		fmt.Fprintf(os.Stderr, "extract: %s: %d call sites\n", r.Minor, n)
 	}
 	old := map[string]sweep.Template{}
 	if f, err := os.Open(out); err == nil {
@@ -129,7 +109,7 @@ func run(out string) error {
 		v := c.Classify(t.Line())
 		prev, ok := old[t.Key()]
 		switch {
-		case ok && handSet(prev.Reason):
+		case ok && prev.HandWritten():
 			t.Category, t.Reason = prev.Category, prev.Reason
 		default:
 			t.Category = string(v.Category)
@@ -141,7 +121,7 @@ func run(out string) error {
 				t.Reason = "rule " + v.Rule
 			}
 		}
-		if (ok && handSet(prev.Reason)) || keep(t, v, f.files) {
+		if (ok && prev.HandWritten()) || keep(t, v, f.files) {
 			table = append(table, t)
 		}
 	}
@@ -176,14 +156,6 @@ func keep(t sweep.Template, v rules.Verdict, files []string) bool {
 		return known
 	}
 	return true
-}
-
-// handSet reports whether a row's reason was written by a reviewer: such a
-// row keeps its category, and TestTemplatesTable holds the registry to it.
-// Rows the tool wrote ("rule <id>", "no rule (...)") take the registry's
-// verdict again, and the diff of the table shows what a rule change moved.
-func handSet(reason string) bool {
-	return !strings.HasPrefix(reason, "rule ") && !strings.HasPrefix(reason, "no rule")
 }
 
 // area is the package a template was found in, for a reviewer of a row no
