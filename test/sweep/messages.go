@@ -314,7 +314,7 @@ func writeReads(b *strings.Builder, r *rules.Rule, es []entry) {
 			fmt.Fprintf(b, "- and %d more, listed under [%s](%s)\n", len(es)-maxListed, e.t.Category, section(e.t.Category))
 			break
 		}
-		fmt.Fprintf(b, "- %s %s (%s)\n", sev(e.t), message(e.t), versions(e.t.Versions))
+		fmt.Fprintf(b, "- %s %s, %s\n", sev(e.t), listed(e.t), versions(e.t.Versions))
 	}
 }
 
@@ -369,6 +369,9 @@ func meaning(e entry, full bool) string {
 		s = "**" + text(e.rule.Label) + "**"
 		if full {
 			s += ": " + text(e.rule.Hint)
+			if e.rule.Kind == rules.KindGuard {
+				s += " (a guard: no node condition unless the error it carries names a cause the guard lets decide)"
+			}
 		}
 		if e.v.BootTransient {
 			s += " (normal shortly after a start)"
@@ -407,6 +410,15 @@ func message(t Template) string {
 		out += "<br>keys: " + strings.Join(t.Keys, ", ")
 	}
 	return out
+}
+
+// listed is message for a list item: the keys in parentheses.
+func listed(t Template) string {
+	m, keys, ok := strings.Cut(message(t), "<br>keys: ")
+	if ok {
+		m += " (keys: " + keys + ")"
+	}
+	return m
 }
 
 // versions writes the swept minors a template is in as runs: "1.18–1.37",

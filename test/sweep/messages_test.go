@@ -117,13 +117,17 @@ func TestRulesWithoutMessagesMatchNoTemplate(t *testing.T) {
 			decides[e.rule.ID] = true
 		}
 	}
+	lines := make([]string, len(c.entries))
+	for i, e := range c.entries {
+		lines[i] = e.t.Line()
+	}
 	for _, r := range c.rules {
 		if decides[r.ID] || r.NoHeader {
 			continue
 		}
 		re := regexp.MustCompile(r.Pattern)
-		for _, e := range c.entries {
-			if re.MatchString(e.t.Line()) {
+		for i, e := range c.entries {
+			if re.MatchString(lines[i]) {
 				t.Errorf("rule %s decides no template, yet matches %q (decided by %v)", r.ID, e.t.Text, e.v.Rule)
 			}
 		}
