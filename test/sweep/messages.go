@@ -197,7 +197,22 @@ func (c *catalogue) writeCategory(b *strings.Builder, cat rules.Category) {
 	}
 	es := c.inCategory(cat)
 	fmt.Fprintf(b, "<a id=\"category-%s\"></a>\n\n## %s\n\n", cat, cat)
-	fmt.Fprintf(b, "Feeds [%s](conditions.md): %s %d messages.\n\n", cond.Type, cond.Description, len(es))
+	fmt.Fprintf(b, "Feeds [%s](conditions.md): %s %d %s of the table.", cond.Type, cond.Description,
+		len(es), plural(len(es), "message", "messages"))
+	if len(es) == 0 {
+		b.WriteString(" No message is this category by its own words: it comes from the error a message carries.")
+	}
+	b.WriteString("\n\n")
+	var causes []string
+	for i := range c.rules {
+		if r := &c.rules[i]; r.Kind == rules.KindCause && r.Category == cat {
+			causes = append(causes, ruleLink(r))
+		}
+	}
+	if len(causes) > 0 {
+		fmt.Fprintf(b, "Cause rules of this category (found in the error a message carries, they decide when the message's rule\nlets their group): %s.\n\n",
+			strings.Join(causes, ", "))
+	}
 	if len(es) == 0 {
 		return
 	}

@@ -61,46 +61,80 @@ func main() {
 func run(out string) error {
 	found := map[string]*found{}
 	for _, r := range sweep.Releases() {
-		mods := []struct {
-			path, version string
-			dirs          []string
-		}{
-			{"k8s.io/kubernetes", r.Kubernetes, kubernetesDirs},
-			{"k8s.io/client-go", r.ClientGo, clientGoDirs},
+		if err := sweepRelease(r, found); err != nil {
+			return err
 		}
-		if r.CRIClient != "" {
-			mods = append(mods, struct {
-				path, version string
-				dirs          []string
-			}{"k8s.io/cri-client", r.CRIClient, criClientDirs})
+	}
+	old, err := readOld(out)
+	if err != nil {
+		return err
+	}
+	table := merge(found, old)
+	w, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := sweep.Write(w, table); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// sweepRelease adds the templates of one release's modules to found.
+func sweepRelease(r sweep.Release, found map[string]*found) error {
+	type module struct {
+		path, version string
+		dirs          []string
+	}
+	mods := []module{
+		{"k8s.io/kubernetes", r.Kubernetes, kubernetesDirs},
+		{"k8s.io/client-go", r.ClientGo, clientGoDirs},
+	}
+	if r.CRIClient != "" {
+		mods = append(mods, module{"k8s.io/cri-client", r.CRIClient, criClientDirs})
+	}
+	n := 0
+	for _, m := range mods {
+		dir, err := download(m.path, m.version)
+		if err != nil {
+			return err
 		}
-		n := 0
-		for _, m := range mods {
-			dir, err := download(m.path, m.version)
+		for _, d := range m.dirs {
+			k, err := sweepDir(filepath.Join(dir, d), m.path, dir, r.Minor, found)
 			if err != nil {
 				return err
 			}
-			for _, d := range m.dirs {
-				k, err := sweepDir(filepath.Join(dir, d), m.path, dir, r.Minor, found)
-				if err != nil {
-					return err
-				}
-				n += k
-			}
+			n += k
 		}
-		fmt.Fprintf(os.Stderr, "extract: %s: %d call sites\n", r.Minor, n)
 	}
+	fmt.Fprintf(os.Stderr, "extract: %s: %d call sites\n", r.Minor, n)
+	return nil
+}
+
+// readOld reads the table being replaced, by template key; none when the
+// file does not exist yet.
+func readOld(path string) (map[string]sweep.Template, error) {
 	old := map[string]sweep.Template{}
-	if f, err := os.Open(out); err == nil {
-		ts, err := sweep.Read(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("read %s: %w", out, err)
-		}
-		for _, t := range ts {
-			old[t.Key()] = t
-		}
+	f, err := os.Open(path)
+	if err != nil {
+		return old, nil
 	}
+	defer f.Close()
+	ts, err := sweep.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	for _, t := range ts {
+		old[t.Key()] = t
+	}
+	return old, nil
+}
+
+// merge gives every template found its category and reason (a reviewer's
+// from the old table, else the registry's now) and keeps those that matter,
+// sorted by text.
+func merge(found map[string]*found, old map[string]sweep.Template) []sweep.Template {
 	c := rules.New()
 	var table []sweep.Template
 	for _, f := range found {
@@ -131,15 +165,7 @@ func run(out string) error {
 		}
 		return table[i].Key() < table[j].Key()
 	})
-	w, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	if err := sweep.Write(w, table); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
+	return table
 }
 
 // keep reports whether a template matters: every warning, error and fatal
