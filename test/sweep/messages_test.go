@@ -64,46 +64,47 @@ var (
 	anchorRE = regexp.MustCompile(`<a id="([^"]+)"></a>`)
 )
 
-// The links of the generated references stay inside docs/: an in-page
-// anchor exists, a file exists beside the document, and conditions.md's rule
-// links land on an anchor of kubelet-messages.md.
+// The links of kubelet-messages.md stay inside docs/ and land: an in-page
+// anchor exists, a file exists beside it. conditions.md's links to it land
+// on one of its anchors.
 func TestMessagesDocLinksResolve(t *testing.T) {
-	anchors := map[string]map[string]bool{}
-	for _, doc := range []string{"kubelet-messages.md", "conditions.md"} {
+	read := func(doc string) string {
 		b, err := os.ReadFile(filepath.Join("../../docs", doc))
 		if err != nil {
 			t.Fatal(err)
 		}
-		anchors[doc] = map[string]bool{}
-		for _, m := range anchorRE.FindAllStringSubmatch(string(b), -1) {
-			anchors[doc][m[1]] = true
-		}
-		// conditions.md's "## Rules" heading is its anchor "rules".
-		if strings.Contains(string(b), "\n## Rules\n") {
-			anchors[doc]["rules"] = true
+		return string(b)
+	}
+	md := read("kubelet-messages.md")
+	anchors := map[string]bool{}
+	for _, m := range anchorRE.FindAllStringSubmatch(md, -1) {
+		anchors[m[1]] = true
+	}
+	for _, m := range linkRE.FindAllStringSubmatch(md, -1) {
+		file, frag, _ := strings.Cut(m[1], "#")
+		switch {
+		case file == "" && !anchors[frag]:
+			t.Errorf("kubelet-messages.md: link %q: no such anchor", m[1])
+		case file == "":
+		case strings.Contains(file, "..") || filepath.IsAbs(file) || strings.Contains(file, ":"):
+			t.Errorf("kubelet-messages.md: link %q leaves docs/", m[1])
+		default:
+			if _, err := os.Stat(filepath.Join("../../docs", file)); err != nil {
+				t.Errorf("kubelet-messages.md: link %q: %v", m[1], err)
+			}
 		}
 	}
-	for doc := range anchors {
-		b, _ := os.ReadFile(filepath.Join("../../docs", doc))
-		for _, m := range linkRE.FindAllStringSubmatch(string(b), -1) {
-			file, frag, _ := strings.Cut(m[1], "#")
-			if file == "" {
-				file = doc
-			}
-			if strings.Contains(file, "..") || filepath.IsAbs(file) || strings.Contains(file, ":") {
-				t.Errorf("%s: link %q leaves docs/", doc, m[1])
-				continue
-			}
-			if _, err := os.Stat(filepath.Join("../../docs", file)); err != nil && anchors[file] == nil {
-				if !strings.HasPrefix(file, "runbooks/") { // written by the runbook work, not generated here
-					t.Errorf("%s: link %q: %v", doc, m[1], err)
-				}
-				continue
-			}
-			if frag != "" && anchors[file] != nil && !anchors[file][frag] {
-				t.Errorf("%s: link %q: no anchor %q in %s", doc, m[1], frag, file)
+	n := 0
+	for _, m := range linkRE.FindAllStringSubmatch(read("conditions.md"), -1) {
+		if frag, ok := strings.CutPrefix(m[1], "kubelet-messages.md#"); ok {
+			n++
+			if !anchors[frag] {
+				t.Errorf("conditions.md: link %q: no anchor %q in kubelet-messages.md", m[1], frag)
 			}
 		}
+	}
+	if n < len(rules.Rules()) {
+		t.Errorf("conditions.md links kubelet-messages.md %d times, want one per rule (%d)", n, len(rules.Rules()))
 	}
 }
 
