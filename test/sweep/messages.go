@@ -246,10 +246,11 @@ func (c *catalogue) writeMarkers(b *strings.Builder) {
 func (c *catalogue) writeUnread(b *strings.Builder) {
 	es := c.unread()
 	b.WriteString("<a id=\"no-rule\"></a>\n\n## No rule\n\n")
-	fmt.Fprintf(b, "%d warnings, errors, fatal messages and error texts that no rule reads: they raise no condition. Most are\n", len(es))
-	b.WriteString("one pod's or one volume's trouble, or errors that reach the journal inside a wrapper whose rule is listed\n")
-	b.WriteString("above (an error text inside \"failed to run Kubelet\" is decided by that message and its cause). A note is\n")
-	b.WriteString("the reason the table gives when a reviewer wrote one. By package (of the newest version that has them):\n\n")
+	fmt.Fprintf(b, "%d warnings, errors, fatal messages and error texts that no rule reads: they raise no condition. They\n", len(es))
+	b.WriteString("are one pod's, volume's or plugin's trouble, noise a healthy kubelet also logs, or error texts that reach\n")
+	b.WriteString("the journal inside a message a rule reads (an error inside \"failed to run Kubelet\" is decided by that\n")
+	b.WriteString("message and the cause found in it). A note is the reason the table gives when a reviewer wrote one. By\n")
+	b.WriteString("package (of the newest version that has them):\n\n")
 	byArea := map[string][]entry{}
 	var areas []string
 	for _, e := range es {
