@@ -38,7 +38,7 @@ func TestMessagesDocHasOneAnchorPerRule(t *testing.T) {
 // Every template of the table is listed once: in its category, among the
 // markers and guards, or under "No rule".
 func TestMessagesDocListsEveryTemplateOnce(t *testing.T) {
-	c := newCatalogue(loadTable(t))
+	c := newReference(loadTable(t))
 	n := len(c.markers()) + len(c.unread())
 	for _, cat := range rules.Categories {
 		n += len(c.inCategory(cat))
@@ -111,7 +111,7 @@ func TestMessagesDocLinksResolve(t *testing.T) {
 // A rule that decides no message of the table reads text the sweep does not
 // have (the document says so): its pattern matches none of the table's lines.
 func TestRulesWithoutMessagesMatchNoTemplate(t *testing.T) {
-	c := newCatalogue(loadTable(t))
+	c := newReference(loadTable(t))
 	decides := map[string]bool{}
 	for _, e := range c.entries {
 		if e.rule != nil {
@@ -136,7 +136,7 @@ func TestRulesWithoutMessagesMatchNoTemplate(t *testing.T) {
 }
 
 func TestGuardOfFindsTheGuardThatMatches(t *testing.T) {
-	c := newCatalogue(nil)
+	c := newReference(nil)
 	gs := c.guards()
 	for _, tc := range []struct {
 		name string
