@@ -70,8 +70,9 @@ lint: deps ## gofmt and go vet
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-generate: ## regenerate docs/conditions.md and config/ from the rule registry
+generate: ## regenerate docs/conditions.md, docs/kubelet-messages.md and config/ from the rule registry
 	$(GO) generate ./internal/...
+	$(GO) generate ./test/sweep/...  # docs/kubelet-messages.md from test/sweep/templates.tsv
 	$(GO) generate ./config/...  # the ConfigMap embeds config/npd, generated above
 	$(GO) generate ./cmd/...     # docs/cli.md from the commands' flags
 

@@ -296,7 +296,7 @@ type event struct {
 
 // events lists the Events source (the configs' "source") wrote about node
 // with reason. They live in namespace default and carry no node UID, so
-// `kubectl describe node` does not show them (apiserver.md §5): a field
+// `kubectl describe node` does not show them: a field
 // selector finds them, the one config/kubernetes/README.md documents.
 func (s *suite) events(node, reason, source string) ([]event, error) {
 	out, err := s.cp.kubectl(context.Background(), "get", "events", "--namespace", "default",
