@@ -1,0 +1,252 @@
+// Package kubeletconfig loads the kubelet's configuration the way the
+// kubelet does (the --config file, then the drop-in directory merged in
+// lexical order) and checks it: strict decoding with the
+// k8s.io/kubelet/config/v1beta1 types, the fields whose mistakes stop nodes,
+// the container runtime's cgroup driver, reservations against the node's
+// size, and drift from the cluster's reference configuration.
+package kubeletconfig
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
+)
+
+// The only apiVersion and kind a kubelet 1.36 reads from its config file.
+const (
+	APIVersion = "kubelet.config.k8s.io/v1beta1"
+	Kind       = "KubeletConfiguration"
+)
+
+// maxFile bounds what is read of one config file: a kubelet config is a few
+// KiB, and a bigger file is not one.
+const maxFile = 1 << 20
+
+// Files names what the kubelet was told to read.
+type Files struct {
+	Config    string // --config; empty: the kubelet runs on built-in defaults
+	ConfigDir string // --config-dir; empty: no drop-ins are read
+	// From says how Config was found ("flag", "cmdline", "kubeadm-flags.env",
+	// "default"...). Known is true when it comes from what the kubelet was
+	// actually told (its command line or unit), so an empty Config means
+	// "no --config" rather than "not found".
+	From  string
+	Known bool
+}
+
+// Loaded is a kubelet configuration as the kubelet would see it.
+type Loaded struct {
+	Files   Files
+	DropIns []string // drop-in files merged, in order
+	Skipped []string // files in the drop-in dir without the .conf suffix
+	// Raw is the merged JSON object: only what the files set.
+	Raw map[string]any
+	// Config is Raw decoded leniently, as a 1.36 kubelet does with v1beta1.
+	Config kubeletv1beta1.KubeletConfiguration
+	// Strict lists what strict decoding refused (unknown or duplicate
+	// fields), per file: the kubelet logs these once and ignores the fields.
+	Strict []Strict
+}
+
+// Strict is one complaint of strict decoding about one file.
+type Strict struct {
+	Path string
+	// Field is the unknown field's path, "" for other complaints.
+	Field string
+	Msg   string
+}
+
+// DecodeError is a config the kubelet would refuse to start with.
+type DecodeError struct {
+	Path string
+	Msg  string // short, first in the message
+	Err  error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("kubelet config %q: %s: %v", e.Path, e.Msg, e.Err)
+}
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Load reads files under root. A missing --config file, an unreadable one or
+// one the kubelet would refuse is a *DecodeError; other errors mean the
+// files could not be looked at.
+func Load(root hostpath.Root, files Files) (*Loaded, error) {
+	l := &Loaded{Files: files, Raw: map[string]any{}}
+	if files.Config != "" {
+		doc, strict, err := readDoc(root, files.Config)
+		if err != nil {
+			return nil, err
+		}
+		l.Raw, l.Strict = doc, strict
+	}
+	if files.ConfigDir != "" {
+		if err := l.mergeDropIns(root); err != nil {
+			return nil, err
+		}
+	}
+	b, err := json.Marshal(l.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("marshal merged kubelet config: %w", err)
+	}
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(b, &l.Config); err != nil {
+		return nil, &DecodeError{Path: files.Config, Msg: "config does not decode", Err: err}
+	}
+	return l, nil
+}
+
+// mergeDropIns applies every *.conf file under the drop-in directory, in the
+// lexical order of filepath.WalkDir, as JSON merge patches (the kubelet's
+// mergeKubeletConfigurations).
+func (l *Loaded) mergeDropIns(root hostpath.Root) error {
+	dir := root.Path(l.Files.ConfigDir)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(root.Path("/"), p)
+		if err != nil {
+			return err
+		}
+		hostPath := "/" + rel
+		if filepath.Ext(d.Name()) != ".conf" {
+			l.Skipped = append(l.Skipped, hostPath)
+			return nil
+		}
+		doc, strict, err := readDoc(root, hostPath)
+		if err != nil {
+			return err
+		}
+		l.DropIns = append(l.DropIns, hostPath)
+		l.Strict = append(l.Strict, strict...)
+		l.Raw = mergePatch(l.Raw, doc).(map[string]any)
+		return nil
+	})
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return &DecodeError{Path: l.Files.ConfigDir, Msg: "config-dir missing", Err: err}
+	}
+	if err != nil {
+		return fmt.Errorf("read kubelet drop-in dir %q: %w", l.Files.ConfigDir, err)
+	}
+	return nil
+}
+
+// readDoc reads one KubeletConfiguration file into its JSON object and the
+// strict decoding complaints about it.
+func readDoc(root hostpath.Root, path string) (map[string]any, []Strict, error) {
+	b, err := readFile(root.Path(path))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, &DecodeError{Path: path, Msg: "config missing", Err: err}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read kubelet config %q: %w", path, err)
+	}
+	doc, strict, err := Decode(b)
+	if err != nil {
+		return nil, nil, &DecodeError{Path: path, Msg: err.Error(), Err: err}
+	}
+	var out []Strict
+	for _, m := range strict {
+		st := Strict{Path: path, Msg: m}
+		if f, ok := strings.CutPrefix(m, "unknown field "); ok {
+			st.Field = strings.Trim(f, `"`)
+		}
+		out = append(out, st)
+	}
+	return doc, out, nil
+}
+
+func readFile(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxFile+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > maxFile {
+		return nil, fmt.Errorf("larger than %d bytes", maxFile)
+	}
+	return buf.Bytes(), nil
+}
+
+// Decode parses one kubelet config document (YAML or JSON). The error is a
+// document the kubelet refuses (not YAML, not an object, wrong
+// apiVersion/kind); strict lists the unknown and duplicate fields that the
+// kubelet's strict decoder names before it falls back to lenient decoding.
+func Decode(b []byte) (doc map[string]any, strict []string, err error) {
+	j, err := yaml.YAMLToJSON(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("not YAML: %s", firstLine(err.Error()))
+	}
+	if err := json.Unmarshal(j, &doc); err != nil || doc == nil {
+		return nil, nil, errors.New("not a mapping: want a KubeletConfiguration object")
+	}
+	av, _ := doc["apiVersion"].(string)
+	kind, _ := doc["kind"].(string)
+	if av != APIVersion || kind != Kind {
+		return nil, nil, fmt.Errorf("wrong apiVersion/kind: %q %q, want %s %s", av, kind, APIVersion, Kind)
+	}
+	if _, err := yaml.YAMLToJSONStrict(b); err != nil {
+		msg := strings.TrimPrefix(strings.Join(strings.Fields(err.Error()), " "), "error converting YAML to JSON: ")
+		strict = append(strict, strings.TrimPrefix(msg, "yaml: unmarshal errors: "))
+	}
+	var c kubeletv1beta1.KubeletConfiguration
+	serrs, err := kjson.UnmarshalStrict(j, &c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("does not decode: %s", firstLine(err.Error()))
+	}
+	for _, e := range serrs {
+		if m := e.Error(); !slices.Contains(strict, m) {
+			strict = append(strict, m)
+		}
+	}
+	return doc, strict, nil
+}
+
+// mergePatch is RFC 7386 JSON merge patch, as the kubelet applies drop-ins.
+func mergePatch(target, patch any) any {
+	p, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	t, ok := target.(map[string]any)
+	if !ok {
+		t = map[string]any{}
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(t, k)
+			continue
+		}
+		t[k] = mergePatch(t[k], v)
+	}
+	return t
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
