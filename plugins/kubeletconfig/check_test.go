@@ -337,7 +337,7 @@ func TestDropInsMergeInOrder(t *testing.T) {
 func TestDrift(t *testing.T) {
 	tests := []struct {
 		name, config, ref, want string
-		status             doctor.Status
+		status                  doctor.Status
 	}{
 		{"node matches the kubeadm ConfigMap", "kubeadm-default.yaml", "kubelet-config-configmap.yaml", "", doctor.OK},
 		{"node differs from a raw reference", "kubeadm-default.yaml", "reference-corp.yaml",
