@@ -12,6 +12,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
 )
 
 // CheckName names the check in outputs and the state.
@@ -47,7 +48,7 @@ var dropInDirs = []string{"/etc/kubernetes/kubelet.conf.d", "/var/lib/kubelet/co
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
 	locate := c.Locate
 	if locate == nil {
-		locate = FixedLocator("", "")
+		locate = Discovered(kubeletfiles.Files{})
 	}
 	files, err := locate(env.Root)
 	if err != nil {
@@ -227,21 +228,37 @@ func evidence(l *Loaded) []doctor.Evidence {
 	return ev
 }
 
-// FixedLocator uses the paths given on kubelet-doctor's command line, else
-// the kubelet's default config path when it exists. Known is true only for
-// paths given explicitly.
+// FixedLocator is the kubelet's --config and --config-dir as given: what
+// the kubelet was told.
 func FixedLocator(config, configDir string) Locator {
+	return func(hostpath.Root) (Files, error) {
+		return Files{Config: config, ConfigDir: configDir, From: "flag", Known: true}, nil
+	}
+}
+
+// Discovered finds the files with kubeletfiles.Discover, the paths of
+// override in place of what it finds. Known is true when the kubelet's own
+// command line or unit was read (or the paths were given): a kubelet whose
+// command line has no --config then runs on built-in defaults. A config
+// found only by layout that is not there means nothing was found.
+func Discovered(override kubeletfiles.Files) Locator {
 	return func(root hostpath.Root) (Files, error) {
-		if config != "" || configDir != "" {
-			return Files{Config: config, ConfigDir: configDir, From: "flag", Known: true}, nil
+		kf, err := kubeletfiles.Discover(root)
+		if err != nil {
+			return Files{}, err
 		}
-		_, err := os.Stat(root.Path(hostpath.KubeletConfig))
-		switch {
-		case err == nil:
-			return Files{Config: hostpath.KubeletConfig, From: "default path"}, nil
-		case errors.Is(err, fs.ErrNotExist):
-			return Files{From: "none"}, nil
+		given := override.Config != "" || override.ConfigDir != ""
+		kf = kf.With(override)
+		known := given || strings.HasPrefix(kf.From, "process ") || strings.HasPrefix(kf.From, "systemd unit ")
+		f := Files{Config: kf.Config, ConfigDir: kf.ConfigDir, From: kf.From, Known: known, Flags: kf.Flags}
+		if known && !given && kf.Flags["config"] == "" && kf.Flags["config-dir"] == "" {
+			f.Config, f.ConfigDir = "", ""
 		}
-		return Files{}, fmt.Errorf("stat kubelet config %q: %w", hostpath.KubeletConfig, err)
+		if !known && f.Config != "" {
+			if _, err := os.Stat(root.Path(f.Config)); errors.Is(err, fs.ErrNotExist) {
+				f.Config = ""
+			}
+		}
+		return f, nil
 	}
 }

@@ -14,8 +14,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
@@ -45,6 +47,9 @@ type Files struct {
 	// "no --config" rather than "not found".
 	From  string
 	Known bool
+	// Flags are the kubelet's command-line flags: the few that set config
+	// fields override the files, as they do in the kubelet.
+	Flags map[string]string
 }
 
 // Loaded is a kubelet configuration as the kubelet would see it.
@@ -98,21 +103,78 @@ func Load(root hostpath.Root, files Files) (*Loaded, error) {
 			return nil, err
 		}
 	}
+	if err := applyFlags(l.Raw, files.Flags); err != nil {
+		return nil, &DecodeError{Path: "kubelet flags", Msg: "flag invalid: " + err.Error(), Err: err}
+	}
 	b, err := json.Marshal(l.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("marshal merged kubelet config: %w", err)
 	}
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(b, &l.Config); err != nil {
-		return nil, &DecodeError{Path: files.Config, Msg: "config does not decode", Err: err}
+		return nil, &DecodeError{Path: files.Config, Msg: "does not decode: " + firstLine(err.Error()), Err: err}
+	}
+	if files.Config != "" {
+		resolveRelative(&l.Config, path.Dir(files.Config))
 	}
 	return l, nil
+}
+
+// configFlags are the kubelet flags that set a config field this package
+// checks, with the field's JSON name and kind.
+var configFlags = []struct{ flag, field, kind string }{
+	{"cgroup-driver", "cgroupDriver", "string"},
+	{"cluster-domain", "clusterDomain", "string"},
+	{"cluster-dns", "clusterDNS", "list"},
+	{"container-runtime-endpoint", "containerRuntimeEndpoint", "string"},
+	{"resolv-conf", "resolvConf", "string"},
+	{"pod-manifest-path", "staticPodPath", "string"},
+	{"fail-swap-on", "failSwapOn", "bool"},
+	{"rotate-certificates", "rotateCertificates", "bool"},
+}
+
+// applyFlags puts the flags over the files: the kubelet's precedence.
+func applyFlags(raw map[string]any, flags map[string]string) error {
+	for _, cf := range configFlags {
+		v, ok := flags[cf.flag]
+		if !ok {
+			continue
+		}
+		switch cf.kind {
+		case "string":
+			raw[cf.field] = v
+		case "list":
+			var l []any
+			for _, s := range strings.Split(v, ",") {
+				l = append(l, strings.TrimSpace(s))
+			}
+			raw[cf.field] = l
+		case "bool":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("--%s=%q", cf.flag, v)
+			}
+			raw[cf.field] = b
+		}
+	}
+	return nil
+}
+
+// resolveRelative makes the config's relative paths absolute against the
+// config file's directory, as the kubelet's file loader does.
+func resolveRelative(c *kubeletv1beta1.KubeletConfiguration, dir string) {
+	for _, p := range []*string{&c.StaticPodPath, &c.Authentication.X509.ClientCAFile, &c.TLSCertFile,
+		&c.TLSPrivateKeyFile, c.ResolverConfig} {
+		if p != nil && *p != "" && !path.IsAbs(*p) {
+			*p = path.Join(dir, *p)
+		}
+	}
 }
 
 // mergeDropIns applies every *.conf file under the drop-in directory, in the
 // lexical order of filepath.WalkDir, as JSON merge patches (the kubelet's
 // mergeKubeletConfigurations).
 func (l *Loaded) mergeDropIns(root hostpath.Root) error {
-	dir := root.Path(l.Files.ConfigDir)
+	dir := HostPath(root, l.Files.ConfigDir)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -120,11 +182,11 @@ func (l *Loaded) mergeDropIns(root hostpath.Root) error {
 		if d.IsDir() {
 			return nil
 		}
-		rel, err := filepath.Rel(root.Path("/"), p)
+		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
-		hostPath := "/" + rel
+		hostPath := path.Join(l.Files.ConfigDir, rel)
 		if filepath.Ext(d.Name()) != ".conf" {
 			l.Skipped = append(l.Skipped, hostPath)
 			return nil
@@ -154,7 +216,7 @@ func (l *Loaded) mergeDropIns(root hostpath.Root) error {
 // readDoc reads one KubeletConfiguration file into its JSON object and the
 // strict decoding complaints about it.
 func readDoc(root hostpath.Root, path string) (map[string]any, []Strict, error) {
-	b, err := readFile(root.Path(path))
+	b, err := readFile(HostPath(root, path))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, &DecodeError{Path: path, Msg: "config missing", Err: err}
 	}
@@ -174,6 +236,17 @@ func readDoc(root hostpath.Root, path string) (map[string]any, []Strict, error) 
 		out = append(out, st)
 	}
 	return doc, out, nil
+}
+
+// HostPath is host path p under root with its symlinks resolved inside the
+// root (an absolute link on the host must not lead out of a container's
+// --root); a path that cannot be resolved (a loop) is returned unresolved so
+// that opening it fails.
+func HostPath(root hostpath.Root, p string) string {
+	if real, err := root.Resolve(p); err == nil {
+		return real
+	}
+	return root.Path(p)
 }
 
 func readFile(p string) ([]byte, error) {

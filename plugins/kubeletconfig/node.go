@@ -20,18 +20,18 @@ type Node struct {
 // ReadNode reads ROOT/proc/meminfo, ROOT/proc/cpuinfo and ROOT/proc/swaps.
 func ReadNode(root hostpath.Root) (Node, error) {
 	var n Node
-	b, err := readFile(root.Path("/proc/meminfo"))
+	b, err := readFile(HostPath(root, "/proc/meminfo"))
 	if err != nil {
 		return n, fmt.Errorf("read node memory: %w", err)
 	}
 	if n.MemTotal, err = ParseMemTotal(b); err != nil {
-		return n, fmt.Errorf("parse %s: %w", root.Path("/proc/meminfo"), err)
+		return n, fmt.Errorf("parse %s: %w", HostPath(root, "/proc/meminfo"), err)
 	}
-	if b, err = readFile(root.Path("/proc/cpuinfo")); err != nil {
+	if b, err = readFile(HostPath(root, "/proc/cpuinfo")); err != nil {
 		return n, fmt.Errorf("read node CPUs: %w", err)
 	}
 	n.CPUs = CountCPUs(b)
-	if b, err = readFile(root.Path("/proc/swaps")); err != nil {
+	if b, err = readFile(HostPath(root, "/proc/swaps")); err != nil {
 		return n, fmt.Errorf("read node swaps: %w", err)
 	}
 	n.Swaps = ParseSwaps(b)

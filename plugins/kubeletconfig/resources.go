@@ -106,7 +106,7 @@ func ValidateResources(root hostpath.Root, l *Loaded, n Node) []Issue {
 // v1 memory controller.
 func cgroupExists(root hostpath.Root, cg string) bool {
 	for _, base := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/memory"} {
-		if _, err := os.Stat(root.Path(base + "/" + cg)); err == nil {
+		if _, err := os.Stat(HostPath(root, base+"/"+cg)); err == nil {
 			return true
 		}
 	}

@@ -42,7 +42,7 @@ func DetectRuntimeDriver(root hostpath.Root, endpoint string) (RuntimeDriver, bo
 	case strings.Contains(endpoint, "crio"):
 		return crioDriver(root)
 	case strings.Contains(endpoint, "containerd"):
-		b, err := readFile(root.Path(ContainerdConfig))
+		b, err := readFile(HostPath(root, ContainerdConfig))
 		if errors.Is(err, fs.ErrNotExist) {
 			return RuntimeDriver{}, false, nil
 		}
@@ -63,7 +63,7 @@ func DetectRuntimeDriver(root hostpath.Root, endpoint string) (RuntimeDriver, bo
 // github.com/containerd/containerd/v2), which reports its cgroup driver.
 func containerdV2(root hostpath.Root) bool {
 	for _, p := range containerdBinaries {
-		if bi, err := buildinfo.ReadFile(root.Path(p)); err == nil {
+		if bi, err := buildinfo.ReadFile(HostPath(root, p)); err == nil {
 			return strings.HasSuffix(bi.Main.Path, "/v2")
 		}
 	}
@@ -120,7 +120,7 @@ func dig(m map[string]any, path ...string) (any, bool) {
 // cgroup_manager winning, as CRI-O does; CRI-O's default is systemd.
 func crioDriver(root hostpath.Root) (RuntimeDriver, bool, error) {
 	files := []string{CRIOConfig}
-	matches, _ := filepath.Glob(root.Path(CRIODropIns) + "/*.conf")
+	matches, _ := filepath.Glob(HostPath(root, CRIODropIns) + "/*.conf")
 	slices.Sort(matches)
 	for _, m := range matches {
 		files = append(files, CRIODropIns+"/"+filepath.Base(m))
@@ -128,7 +128,7 @@ func crioDriver(root hostpath.Root) (RuntimeDriver, bool, error) {
 	d := RuntimeDriver{Runtime: "CRI-O", Driver: "systemd", Where: "CRI-O default", ReportsOverCRI: true}
 	found := false
 	for _, f := range files {
-		b, err := readFile(root.Path(f))
+		b, err := readFile(HostPath(root, f))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"path"
 	"regexp"
 	"strings"
 
@@ -47,17 +46,14 @@ func Validate(root hostpath.Root, l *Loaded) []Issue {
 		add("cluster-domain", "clusterDomain invalid", fmt.Sprintf("%q is not a DNS subdomain", d), "")
 	}
 	if p := c.StaticPodPath; p != "" {
-		switch fi, err := os.Stat(root.Path(p)); {
-		case !path.IsAbs(p):
-			add("static-pod-path", "staticPodPath not absolute", p, "")
-		case err == nil && !fi.IsDir():
+		if fi, err := os.Stat(HostPath(root, p)); err == nil && !fi.IsDir() {
 			add("static-pod-path", "staticPodPath not a directory", p, "staticPodPath names the directory of static pod manifests")
 		}
 	}
 	out = append(out, validateAuth(root, l)...)
 	out = append(out, validateTLS(root, l)...)
 	if sock, ok := strings.CutPrefix(endpoint(c.ContainerRuntimeEndpoint), "unix://"); ok {
-		fi, err := os.Stat(root.Path(sock))
+		fi, err := os.Stat(HostPath(root, sock))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			add("runtime-endpoint", "runtime socket missing", sock, "start the container runtime or fix containerRuntimeEndpoint")
@@ -133,6 +129,6 @@ func validateTLS(root hostpath.Root, l *Loaded) []Issue {
 }
 
 func missing(root hostpath.Root, p string) bool {
-	_, err := os.Stat(root.Path(p))
+	_, err := os.Stat(HostPath(root, p))
 	return errors.Is(err, fs.ErrNotExist)
 }
