@@ -51,7 +51,9 @@ func shortRoot(t *testing.T) string {
 	return root
 }
 
-func sockPath(root string) string { return filepath.Join(root, "var/lib/kubelet/pod-resources/kubelet.sock") }
+func sockPath(root string) string {
+	return filepath.Join(root, "var/lib/kubelet/pod-resources/kubelet.sock")
+}
 
 // serve runs a real gRPC server on the socket.
 func serve(t *testing.T, root string, s *server) {
