@@ -26,10 +26,10 @@ func kubeadmNode(t *testing.T) string {
 		}
 	}
 	for p, mode := range map[string]os.FileMode{
-		"/etc/kubernetes/kubelet.conf":                           0o600,
-		"/var/lib/kubelet/config.yaml":                           0o644,
-		"/var/lib/kubelet/pki/kubelet.crt":                       0o644,
-		"/var/lib/kubelet/pki/kubelet.key":                       0o600,
+		"/etc/kubernetes/kubelet.conf":                          0o600,
+		"/var/lib/kubelet/config.yaml":                          0o644,
+		"/var/lib/kubelet/pki/kubelet.crt":                      0o644,
+		"/var/lib/kubelet/pki/kubelet.key":                      0o600,
 		"/var/lib/kubelet/pki/kubelet-client-2026-12-01-10.pem": 0o600,
 	} {
 		full := hostpath.Root(root).Path(p)
