@@ -1,0 +1,217 @@
+package unit
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/prop"
+	"github.com/sirupsen/logrus"
+
+	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
+)
+
+// busConfig is a private bus that anyone on this machine may own names on,
+// listening where the system bus does under the test's root.
+const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+`
+
+// startBus runs a real dbus-daemon for the test and returns the root whose
+// run/dbus/system_bus_socket it listens on.
+func startBus(t *testing.T) string {
+	t.Helper()
+	daemon, err := exec.LookPath("dbus-daemon")
+	if err != nil {
+		t.Fatalf("dbus-daemon not installed (Debian dbus-daemon; scripts/deps.sh installs it): %v", err)
+	}
+	root, err := os.MkdirTemp("", "bus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	sock := hostpath.Root(root).Path(SystemBus)
+	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(root, "bus.conf")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(busConfig, sock)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(daemon, "--config-file="+cfg, "--nofork", "--nopidfile", "--print-address=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// The daemon prints its address once it listens.
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatalf("dbus-daemon did not start: %v", err)
+	}
+	return root
+}
+
+// fakeSystemd owns org.freedesktop.systemd1 on the bus and exports one
+// unit object with the Unit and Service properties systemd has.
+func fakeSystemd(t *testing.T, root, unit string, u, s map[string]any) {
+	t.Helper()
+	conn, err := dbus.Dial("unix:path=" + hostpath.Root(root).Path(SystemBus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Hello(); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := conn.RequestName("org.freedesktop.systemd1", dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("own org.freedesktop.systemd1: %v %v", reply, err)
+	}
+	props := prop.Map{"org.freedesktop.systemd1.Unit": {}, "org.freedesktop.systemd1.Service": {}}
+	for k, v := range u {
+		props["org.freedesktop.systemd1.Unit"][k] = &prop.Prop{Value: v, Emit: prop.EmitFalse}
+	}
+	for k, v := range s {
+		props["org.freedesktop.systemd1.Service"][k] = &prop.Prop{Value: v, Emit: prop.EmitFalse}
+	}
+	path := dbus.ObjectPath("/org/freedesktop/systemd1/unit/" + strings.ReplaceAll(strings.ReplaceAll(unit, ".", "_2e"), "-", "_2d"))
+	if _, err := prop.Export(conn, path, props); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func usecOf(t time.Time) uint64 { return uint64(t.UnixMicro()) }
+
+func healthz(t *testing.T, code int) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(code)
+		if code == http.StatusOK {
+			fmt.Fprint(w, "ok")
+		} else {
+			fmt.Fprint(w, "[-]syncloop failed: reason withheld")
+		}
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String() + "/healthz"
+}
+
+func TestUnitOverRealDBus(t *testing.T) {
+	now := time.Now()
+	good, bad := "", ""
+	tests := []struct {
+		name    string
+		unit    map[string]any
+		service map[string]any
+		healthz *string
+		status  doctor.Status
+		label   string
+		detail  string
+	}{
+		{"running and healthy", map[string]any{"LoadState": "loaded", "ActiveState": "active", "SubState": "running",
+			"ActiveEnterTimestamp": usecOf(now.Add(-time.Hour)), "InactiveEnterTimestamp": uint64(0)},
+			map[string]any{"NRestarts": uint32(1), "ExecMainStatus": int32(0), "ExecMainCode": int32(0), "Result": "success"},
+			&good, doctor.OK, "kubelet is running", "1 restarts"},
+		{"running but healthz 500", map[string]any{"LoadState": "loaded", "ActiveState": "active", "SubState": "running",
+			"ActiveEnterTimestamp": usecOf(now.Add(-time.Hour)), "InactiveEnterTimestamp": uint64(0)},
+			map[string]any{"NRestarts": uint32(0), "ExecMainStatus": int32(0), "ExecMainCode": int32(0), "Result": "success"},
+			&bad, doctor.Problem, "kubelet healthz failing", "500"},
+		{"crash loop between restarts", map[string]any{"LoadState": "loaded", "ActiveState": "activating", "SubState": "auto-restart",
+			"ActiveEnterTimestamp": usecOf(now.Add(-5 * time.Second)), "InactiveEnterTimestamp": usecOf(now.Add(-2 * time.Second))},
+			map[string]any{"NRestarts": uint32(7), "ExecMainStatus": int32(1), "ExecMainCode": int32(1), "Result": "exit-code"},
+			nil, doctor.Problem, "kubelet crash loop", "7 restarts, last exit status 1"},
+		{"crash loop caught while up", map[string]any{"LoadState": "loaded", "ActiveState": "active", "SubState": "running",
+			"ActiveEnterTimestamp": usecOf(now.Add(-3 * time.Second)), "InactiveEnterTimestamp": usecOf(now.Add(-4 * time.Second))},
+			map[string]any{"NRestarts": uint32(12), "ExecMainStatus": int32(1), "ExecMainCode": int32(1), "Result": "success"},
+			nil, doctor.Problem, "kubelet crash loop", "12 restarts, up 3s"},
+		{"systemd gave up", map[string]any{"LoadState": "loaded", "ActiveState": "failed", "SubState": "failed",
+			"ActiveEnterTimestamp": usecOf(now.Add(-time.Minute)), "InactiveEnterTimestamp": usecOf(now.Add(-30 * time.Second))},
+			map[string]any{"NRestarts": uint32(5), "ExecMainStatus": int32(6), "ExecMainCode": int32(2), "Result": "signal"},
+			nil, doctor.Problem, "kubelet failed", "signal, killed by signal 6, 5 restarts"},
+		{"stopped", map[string]any{"LoadState": "loaded", "ActiveState": "inactive", "SubState": "dead",
+			"ActiveEnterTimestamp": uint64(0), "InactiveEnterTimestamp": usecOf(now.Add(-time.Minute))},
+			map[string]any{"NRestarts": uint32(0), "ExecMainStatus": int32(0), "ExecMainCode": int32(0), "Result": "success"},
+			nil, doctor.Problem, "kubelet not running", "kubelet.service inactive since"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			good, bad = healthz(t, http.StatusOK), healthz(t, http.StatusInternalServerError)
+			root := startBus(t)
+			fakeSystemd(t, root, "kubelet.service", tt.unit, tt.service)
+			c := &Check{Healthz: "-", Timeout: 5 * time.Second}
+			if tt.healthz != nil {
+				c.Healthz = *tt.healthz
+			}
+			fs, err := c.Run(context.Background(), &doctor.Env{Root: hostpath.Root(root), Now: now, Log: logrus.New()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) != 1 || fs[0].Status != tt.status || fs[0].Label != tt.label || !strings.Contains(fs[0].Detail, tt.detail) {
+				t.Fatalf("got %+v, want one %s %q with %q", fs, tt.status, tt.label, tt.detail)
+			}
+		})
+	}
+}
+
+// No bus, a bus without systemd, a unit systemd does not know: no finding,
+// never Unknown (the journal check speaks for the condition then).
+func TestNoBusNoFinding(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) string
+	}{
+		{"no bus socket", func(t *testing.T) string { return t.TempDir() }},
+		{"bus without systemd", startBus},
+		{"unit not loaded", func(t *testing.T) string {
+			root := startBus(t)
+			fakeSystemd(t, root, "kubelet.service", map[string]any{"LoadState": "not-found", "ActiveState": "inactive",
+				"SubState": "dead", "ActiveEnterTimestamp": uint64(0), "InactiveEnterTimestamp": uint64(0)}, nil)
+			return root
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := tt.setup(t)
+			fs, err := (&Check{Timeout: 2 * time.Second}).Run(context.Background(),
+				&doctor.Env{Root: hostpath.Root(root), Now: time.Now(), Log: logrus.New()})
+			if err != nil || len(fs) != 0 {
+				t.Fatalf("got %+v, %v; want nothing", fs, err)
+			}
+		})
+	}
+}
