@@ -21,6 +21,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/plugins"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/certs"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/logs"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/unit"
 )
 
 // listFlag is a repeatable string flag that also splits on commas.
@@ -57,6 +58,11 @@ type pluginFlags struct {
 	kubeletFiles kubeletfiles.Files
 	certWarn     time.Duration
 	probeTimeout time.Duration
+	// Kubelet config drift, DNS and startup.
+	reference   string
+	driftIgnore listFlag
+	healthz     string
+	restarts    int
 }
 
 func (f *pluginFlags) register(fs *flag.FlagSet) {
@@ -79,6 +85,11 @@ func (f *pluginFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.kubeletFiles.Config, "kubelet-config", "", "the kubelet's config file (default: found)")
 	fs.StringVar(&f.kubeletFiles.CertDir, "cert-dir", "", "the kubelet's --cert-dir (default: found, else "+kubeletfiles.DefaultCertDir+")")
 	fs.DurationVar(&f.certWarn, "cert-warn", certs.DefaultWarn, "a certificate expiring within this is a problem while nothing rotates it")
+	fs.StringVar(&f.kubeletFiles.ConfigDir, "kubelet-config-dir", "", "the kubelet's --config-dir of drop-ins (default: found)")
+	fs.StringVar(&f.reference, "reference", "", "the cluster's kubelet config: a KubeletConfiguration or the kube-system/kubelet-config ConfigMap (enables drift)")
+	fs.Var(&f.driftIgnore, "drift-ignore", "config fields that may differ from --reference, besides the node-specific defaults (repeatable)")
+	fs.StringVar(&f.healthz, "healthz-url", unit.DefaultHealthz, `the kubelet's healthz endpoint ("-": do not probe)`)
+	fs.IntVar(&f.restarts, "crash-loop-restarts", condition.CrashLoopExits, "unit restarts, with the kubelet not settled, that make a crash loop")
 	fs.DurationVar(&f.probeTimeout, "probe-timeout", 3*time.Second, "deadline of one API server probe (below --timeout)")
 }
 
@@ -158,13 +169,18 @@ func (f *pluginFlags) options() plugins.Options {
 		match.Identifiers = journal.DefaultMatch.Identifiers
 	}
 	return plugins.Options{
-		Journal:      logs.JournalSource{Dirs: journal.Dirs(root, f.journalDirs), Match: match},
-		Window:       logs.Window{Span: f.window, BootGrace: f.bootGrace},
-		ReuseWithin:  f.reuseWithin,
-		MaxEntries:   f.maxEntries,
-		KubeletFiles: f.kubeletFiles,
-		CertWarn:     f.certWarn,
-		ProbeTimeout: f.probeTimeout,
+		Journal:           logs.JournalSource{Dirs: journal.Dirs(root, f.journalDirs), Match: match},
+		Window:            logs.Window{Span: f.window, BootGrace: f.bootGrace},
+		ReuseWithin:       f.reuseWithin,
+		MaxEntries:        f.maxEntries,
+		KubeletFiles:      f.kubeletFiles,
+		CertWarn:          f.certWarn,
+		ProbeTimeout:      f.probeTimeout,
+		Reference:         f.reference,
+		DriftIgnore:       f.driftIgnore,
+		Unit:              match.Units[0],
+		Healthz:           f.healthz,
+		CrashLoopRestarts: f.restarts,
 	}
 }
 
