@@ -49,6 +49,9 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	if err != nil {
 		return nil, fmt.Errorf("find the kubelet's config: %w", err)
 	}
+	if !files.Found {
+		return nil, nil // no kubelet here: nothing to judge
+	}
 	if files.Config == "" && files.ConfigDir == "" && !files.Known {
 		return nil, errors.New("kubelet config not found")
 	}

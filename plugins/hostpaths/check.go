@@ -48,6 +48,9 @@ func (c *Check) Run(_ context.Context, env *doctor.Env) ([]doctor.Finding, error
 	if err != nil {
 		return nil, fmt.Errorf("find the kubelet's files: %w", err)
 	}
+	if !kf.Found && !overridden(c.Files) {
+		return nil, nil // no kubelet here: nothing to judge
+	}
 	kf = kf.With(c.Files)
 	dirs := []string{kf.RootDir, kf.CertDir, path.Join(kf.RootDir, "pods"), path.Join(kf.RootDir, "plugins"), PodLogsDir}
 	var out []doctor.Finding
@@ -109,4 +112,9 @@ func checkDir(root hostpath.Root, d string) (doctor.Finding, bool) {
 func problem(label, detail, hint string) doctor.Finding {
 	return doctor.Finding{Condition: condition.TypeResources, Status: doctor.Problem, Source: doctor.SourceNodeState,
 		Check: CheckName, Rule: "host-paths", Label: label, Detail: detail, Hint: hint}
+}
+
+// overridden: paths given on the command line say a kubelet is there.
+func overridden(o kubeletfiles.Files) bool {
+	return o.Config != "" || o.ConfigDir != "" || o.Kubeconfig != "" || o.RootDir != "" || o.CertDir != ""
 }

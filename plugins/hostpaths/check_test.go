@@ -110,3 +110,9 @@ func TestReadOnlyFilesystem(t *testing.T) {
 		t.Fatalf("got %+v", fs)
 	}
 }
+
+func TestNoKubeletNoFinding(t *testing.T) {
+	if fs := run(t, t.TempDir()); len(fs) != 0 {
+		t.Fatalf("got %+v, want nothing on a root without a kubelet", fs)
+	}
+}

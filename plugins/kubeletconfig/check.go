@@ -54,6 +54,9 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	if err != nil {
 		return nil, fmt.Errorf("find the kubelet's config: %w", err)
 	}
+	if !files.Found {
+		return nil, nil // no kubelet here: nothing to judge
+	}
 	var ref *Reference
 	var fs []doctor.Finding
 	if c.Reference != "" {
@@ -232,7 +235,7 @@ func evidence(l *Loaded) []doctor.Evidence {
 // the kubelet was told.
 func FixedLocator(config, configDir string) Locator {
 	return func(hostpath.Root) (Files, error) {
-		return Files{Config: config, ConfigDir: configDir, From: "flag", Known: true}, nil
+		return Files{Config: config, ConfigDir: configDir, From: "flag", Known: true, Found: true}, nil
 	}
 }
 
@@ -250,7 +253,8 @@ func Discovered(override kubeletfiles.Files) Locator {
 		given := override.Config != "" || override.ConfigDir != ""
 		kf = kf.With(override)
 		known := given || strings.HasPrefix(kf.From, "process ") || strings.HasPrefix(kf.From, "systemd unit ")
-		f := Files{Config: kf.Config, ConfigDir: kf.ConfigDir, From: kf.From, Known: known, Flags: kf.Flags}
+		f := Files{Config: kf.Config, ConfigDir: kf.ConfigDir, From: kf.From, Known: known, Flags: kf.Flags,
+			Found: kf.Found || given}
 		if known && !given && kf.Flags["config"] == "" && kf.Flags["config-dir"] == "" {
 			f.Config, f.ConfigDir = "", ""
 		}

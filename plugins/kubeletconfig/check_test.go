@@ -191,8 +191,18 @@ func TestMissingConfigTheKubeletWasToldAbout(t *testing.T) {
 	}
 }
 
-func TestNoConfigAnywhereCannotTell(t *testing.T) {
+func TestNoKubeletOnTheRootIsNotJudged(t *testing.T) {
 	n := newNode(t)
+	if fs := n.run(&Check{}); len(fs) != 0 {
+		t.Errorf("findings %+v, want none", fs)
+	}
+}
+
+func TestUnitWithoutConfigFileCannotTell(t *testing.T) {
+	n := newNode(t)
+	// kubeadm's kubeadm-flags.env alone: the kubelet is there, its --config
+	// is not named and no config file is at the default path.
+	n.write("/var/lib/kubelet/kubeadm-flags.env", `KUBELET_KUBEADM_ARGS="--node-ip=10.0.0.5"`+"\n")
 	f := only(t, n.run(&Check{}), doctor.Unknown)
 	if f.Label != "kubelet config not found" {
 		t.Errorf("got %q", f.Label)
@@ -409,32 +419,61 @@ func TestBadReferenceCannotTellDrift(t *testing.T) {
 	}
 }
 
+// kubeadmUnit installs kubeadm's kubelet unit and drop-in, with or
+// without its KUBELET_CONFIG_ARGS line.
+func (n *node) kubeadmUnit(withConfig bool) {
+	n.copy("/usr/lib/systemd/system/kubelet.service", "systemd/kubelet.service")
+	dropin := readTestdata(n.t, "systemd/10-kubeadm.conf")
+	if !withConfig {
+		dropin = strings.Replace(dropin, "Environment=\"KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml\"\n", "", 1)
+	}
+	n.write("/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf", dropin)
+	n.write("/var/lib/kubelet/kubeadm-flags.env", `KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock --node-ip=10.0.0.5"`+"\n")
+}
+
 func TestConfigNotPropagated(t *testing.T) {
 	ref := filepath.Join("testdata", "kubelet-config-configmap.yaml")
-	t.Run("kubelet without --config", func(t *testing.T) {
+	t.Run("kubelet unit without --config", func(t *testing.T) {
 		n := newNode(t)
-		c := &Check{Locate: func(hostpath.Root) (Files, error) { return Files{From: "cmdline", Known: true}, nil }, Reference: ref}
-		f := only(t, n.run(c), doctor.Problem)
+		n.kubeadmUnit(false)
+		f := only(t, n.run(&Check{Reference: ref}), doctor.Problem)
 		if f.Label != "config not propagated" || !strings.Contains(f.Detail, "no --config") {
 			t.Errorf("got %q: %q", f.Label, f.Detail)
 		}
 	})
 	t.Run("on defaults with no reference is fine", func(t *testing.T) {
 		n := newNode(t)
-		c := &Check{Locate: func(hostpath.Root) (Files, error) { return Files{From: "cmdline", Known: true}, nil }}
-		if fs := n.run(c); len(fs) != 0 {
+		n.kubeadmUnit(false)
+		if fs := n.run(&Check{}); len(fs) != 0 {
 			t.Errorf("findings %+v, want none", fs)
+		}
+	})
+	t.Run("unit with --config, file there", func(t *testing.T) {
+		n := newNode(t)
+		n.kubeadmUnit(true)
+		n.copy("/var/lib/kubelet/config.yaml", "kubeadm-default.yaml")
+		f := only(t, n.run(&Check{Reference: ref}), doctor.OK)
+		if !strings.Contains(f.Evidence[0].Text, "systemd unit kubelet.service") {
+			t.Errorf("evidence %q", f.Evidence[0].Text)
 		}
 	})
 	t.Run("drop-in directory the kubelet is not told about", func(t *testing.T) {
 		n := newNode(t)
+		n.kubeadmUnit(true)
 		n.copy("/var/lib/kubelet/config.yaml", "kubeadm-default.yaml")
 		n.copy("/etc/kubernetes/kubelet.conf.d/10-domain.conf", "config.d/10-domain.conf")
-		c := &Check{Locate: func(hostpath.Root) (Files, error) {
-			return Files{Config: "/var/lib/kubelet/config.yaml", From: "cmdline", Known: true}, nil
-		}, Reference: ref}
-		f := only(t, n.run(c), doctor.Problem)
+		f := only(t, n.run(&Check{Reference: ref}), doctor.Problem)
 		if f.Label != "drop-ins ignored" || !strings.Contains(f.Detail, "/etc/kubernetes/kubelet.conf.d") {
+			t.Errorf("got %q: %q", f.Label, f.Detail)
+		}
+	})
+	t.Run("flags override the file", func(t *testing.T) {
+		n := newNode(t)
+		n.kubeadmUnit(true)
+		n.copy("/var/lib/kubelet/config.yaml", "kubeadm-default.yaml")
+		n.write("/etc/default/kubelet", `KUBELET_EXTRA_ARGS="--cluster-domain=corp.local"`+"\n")
+		f := only(t, n.run(&Check{Reference: ref}), doctor.Problem)
+		if f.Label+": "+f.Detail != "drift: clusterDomain corp.local!=cluster.local" {
 			t.Errorf("got %q: %q", f.Label, f.Detail)
 		}
 	})

@@ -47,6 +47,10 @@ type Files struct {
 	// "no --config" rather than "not found".
 	From  string
 	Known bool
+	// Found is false when nothing under the root says a kubelet is there
+	// (kubeletfiles.Files.Found): node-state checks then have nothing to
+	// judge and leave the condition to the journal.
+	Found bool
 	// Flags are the kubelet's command-line flags: the few that set config
 	// fields override the files, as they do in the kubelet.
 	Flags map[string]string

@@ -71,6 +71,9 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	if err != nil {
 		return nil, fmt.Errorf("find the kubelet's root dir: %w", err)
 	}
+	if !kf.Found && !overridden(c.Files) {
+		return nil, nil // no kubelet here: nothing to judge
+	}
 	sock := path.Join(kf.With(c.Files).RootDir, Socket)
 	real := kubeletconfig.HostPath(env.Root, sock)
 	fi, err := os.Stat(real)
@@ -139,4 +142,9 @@ func kind(m fs.FileMode) string {
 		return "regular file"
 	}
 	return m.Type().String()
+}
+
+// overridden: paths given on the command line say a kubelet is there.
+func overridden(o kubeletfiles.Files) bool {
+	return o.Config != "" || o.ConfigDir != "" || o.Kubeconfig != "" || o.RootDir != "" || o.CertDir != ""
 }

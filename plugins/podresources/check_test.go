@@ -48,6 +48,10 @@ func shortRoot(t *testing.T) string {
 	if err := os.MkdirAll(filepath.Join(root, "var/lib/kubelet/pod-resources"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// kubeadm's config file: a kubelet lives on this root.
+	if err := os.WriteFile(filepath.Join(root, "var/lib/kubelet/config.yaml"), []byte("kind: KubeletConfiguration\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return root
 }
 
@@ -78,6 +82,13 @@ func run(t *testing.T, root string, c *Check) []doctor.Finding {
 		t.Fatalf("findings %+v, want one", fs)
 	}
 	return fs
+}
+
+func TestNoKubeletNoFinding(t *testing.T) {
+	fs, err := (&Check{}).Run(context.Background(), &doctor.Env{Root: hostpath.Root(t.TempDir()), Now: time.Now(), Log: logrus.New()})
+	if err != nil || len(fs) != 0 {
+		t.Fatalf("got %+v %v, want nothing on a root without a kubelet", fs, err)
+	}
 }
 
 func TestPodResources(t *testing.T) {
