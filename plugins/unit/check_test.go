@@ -1,113 +1,38 @@
 package unit
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-	"github.com/godbus/dbus/v5/prop"
 	"github.com/sirupsen/logrus"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
+	"github.com/kubelet-doctor/kubelet-doctor/test/dbustest"
 )
-
-// busConfig is a private bus that anyone on this machine may own names on,
-// listening where the system bus does under the test's root.
-const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-`
 
 // startBus runs a real dbus-daemon for the test and returns the root whose
 // run/dbus/system_bus_socket it listens on.
 func startBus(t *testing.T) string {
 	t.Helper()
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Fatalf("dbus-daemon not installed (Debian dbus-daemon; scripts/deps.sh installs it): %v", err)
-	}
-	root, err := os.MkdirTemp("", "bus")
+	root, err := os.MkdirTemp("", "bus") // short: a socket path has 108 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
-	sock := hostpath.Root(root).Path(SystemBus)
-	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(root, "bus.conf")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(busConfig, sock)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(daemon, "--config-file="+cfg, "--nofork", "--nopidfile", "--print-address=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	// The daemon prints its address once it listens.
-	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
-		t.Fatalf("dbus-daemon did not start: %v", err)
-	}
+	dbustest.StartBus(t, hostpath.Root(root).Path(SystemBus))
 	return root
 }
 
-// fakeSystemd owns org.freedesktop.systemd1 on the bus and exports one
-// unit object with the Unit and Service properties systemd has.
 func fakeSystemd(t *testing.T, root, unit string, u, s map[string]any) {
 	t.Helper()
-	conn, err := dbus.Dial("unix:path=" + hostpath.Root(root).Path(SystemBus))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.Hello(); err != nil {
-		t.Fatal(err)
-	}
-	reply, err := conn.RequestName("org.freedesktop.systemd1", dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("own org.freedesktop.systemd1: %v %v", reply, err)
-	}
-	props := prop.Map{"org.freedesktop.systemd1.Unit": {}, "org.freedesktop.systemd1.Service": {}}
-	for k, v := range u {
-		props["org.freedesktop.systemd1.Unit"][k] = &prop.Prop{Value: v, Emit: prop.EmitFalse}
-	}
-	for k, v := range s {
-		props["org.freedesktop.systemd1.Service"][k] = &prop.Prop{Value: v, Emit: prop.EmitFalse}
-	}
-	path := dbus.ObjectPath("/org/freedesktop/systemd1/unit/" + strings.ReplaceAll(strings.ReplaceAll(unit, ".", "_2e"), "-", "_2d"))
-	if _, err := prop.Export(conn, path, props); err != nil {
-		t.Fatal(err)
-	}
+	dbustest.FakeSystemd(t, hostpath.Root(root).Path(SystemBus), dbustest.Unit{Name: unit, Unit: u, Service: s})
 }
 
 func usecOf(t time.Time) uint64 { return uint64(t.UnixMicro()) }
