@@ -49,7 +49,7 @@ type Options struct {
 // Checks returns every check, in the order their findings are listed.
 func Checks(o Options) []doctor.Check {
 	return []doctor.Check{
-		&logs.Check{Journal: o.Journal, Classifier: func() logs.Classifier { return rules.New() },
+		&logs.Check{Journal: o.Journal, Classifier: func() rules.LineClassifier { return rules.New() },
 			Window: o.Window, ReuseWithin: o.ReuseWithin, MaxEntries: o.MaxEntries},
 		&certs.Check{Warn: o.CertWarn, Files: o.KubeletFiles},
 		&catrust.Check{Files: o.KubeletFiles},

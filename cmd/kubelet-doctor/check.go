@@ -191,6 +191,9 @@ func (f *pluginFlags) evaluate(ctx context.Context, cond condition.Condition, lo
 		return doctor.Verdict{}, nil, err
 	}
 	env := &doctor.Env{Root: hostpath.Root(f.root), Now: f.clock(), Store: store, Log: log}
+	if f.now == "" {
+		env.Boot = doctor.ReadBoot()
+	}
 	vs, err := doctor.Evaluate(ctx, env, plugins.Checks(f.options()), []string{cond.Type})
 	if err != nil {
 		return doctor.Verdict{}, store, err

@@ -62,7 +62,9 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *output == "json" {
 		p = &jsonPrinter{enc: json.NewEncoder(out)}
 	}
-	c := rules.New()
+	// A `key=<` block is folded back into its head line, so that it is
+	// explained as the same failure logged on one line.
+	f := rules.NewFolder(rules.New(), func(l numbered, v rules.Verdict) { p.print(l.n, l.text, v) })
 	r := bufio.NewReaderSize(in, 64<<10)
 	for n := 1; ; n++ {
 		line, err := readLine(r)
@@ -70,17 +72,25 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			break
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
+			f.Flush()
 			out.Flush()
 			fmt.Fprintf(stderr, "explain: read line %d: %v\n", n, err)
 			return 2
 		}
-		p.print(n, line, c.Classify(line))
+		f.Push(numbered{n, line}, line)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 	}
+	f.Flush()
 	p.done()
 	return 0
+}
+
+// numbered is an input line and its number, carried through the folder.
+type numbered struct {
+	n    int
+	text string
 }
 
 // readLine reads one line of any length, keeping at most journal.MaxMessage

@@ -120,8 +120,18 @@ type Cacheable interface {
 
 // Env is what every check gets.
 type Env struct {
-	Root  hostpath.Root
-	Now   time.Time
+	Root hostpath.Root
+	Now  time.Time
+	// Boot is the running boot, read with Now: the journal keeps its
+	// evidence on the boot's monotonic timeline so that a clock step moves
+	// nothing. Zero when unknown or when Now is given (replays).
+	Boot  Boot
 	Store *state.Store // nil: no state (explain on stdin, tests)
 	Log   logrus.FieldLogger
+}
+
+// Boot is the kernel's boot and how long it has been up.
+type Boot struct {
+	ID        string        // boot_id, 32 lower-case hex digits as journald writes _BOOT_ID
+	Monotonic time.Duration // CLOCK_MONOTONIC, journald's monotonic clock
 }

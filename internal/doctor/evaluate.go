@@ -97,6 +97,8 @@ func Evaluate(ctx context.Context, env *Env, checks []Check, want []string) ([]V
 		for _, t := range condition.Types() {
 			if sv := raw[t]; sv != nil && sv.Status == Problem && causeOf(sv, raw) == v.Condition.Type {
 				v.Symptoms = append(v.Symptoms, sv.Lead)
+				v.Lead.Evidence = append(v.Lead.Evidence, Evidence{At: sv.Lead.Since,
+					Text: fmt.Sprintf("and %s (%d, %s), symptoms of this", sv.Lead.Label, max(sv.Lead.Count, 1), sv.Condition.Type)})
 			}
 		}
 		if v.SymptomOf != "" {

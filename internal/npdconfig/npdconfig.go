@@ -63,6 +63,12 @@ const (
 	// Source is the event source (source.component) of every file, so that
 	// `kubectl get events --field-selector source=kubelet-doctor` finds all.
 	Source = "kubelet-doctor"
+	// Hold is how long check keeps a True condition True while it cannot
+	// tell (check --hold): a journal rotated under the reader or a lock
+	// timeout must not flip True -> Unknown -> True, which moves NPD's
+	// lastTransitionTime and restarts repair controllers' timeouts. Four
+	// intervals: longer than any transient, far shorter than their timeouts.
+	Hold = 4 * InvokeInterval
 	// AlertsFile is the file of temporary rules.
 	AlertsFile = "kubelet-startup-alerts.json"
 	// MessageChangeUpdates stays off: NPD gives a condition a new
@@ -94,6 +100,11 @@ func PluginArgs() []string {
 		"--timeout=" + PluginTimeout.String(),
 		"--max-output=" + fmt.Sprint(MaxOutput),
 	}
+}
+
+// checkArgs are the extra arguments of a permanent rule.
+func checkArgs() []string {
+	return []string{"--hold=" + Hold.String()}
 }
 
 // The JSON shapes written. They mirror NPD's CustomPluginConfig
@@ -171,6 +182,7 @@ func Files() (map[string][]byte, error) {
 			return nil, fmt.Errorf("condition %q: file name %s is taken by another condition", c.Type, name)
 		}
 		perm := ruleFor("permanent", "check", c, c.ProblemReason)
+		perm.Args = append(perm.Args, checkArgs()...)
 		perm.Condition = c.Type
 		b, err := render(config{
 			Plugin: "custom",

@@ -66,7 +66,7 @@ func TestGenerationIsDeterministic(t *testing.T) {
 // flag the command does not know (it would exit Unknown on every run).
 var documentedFlags = map[string]bool{
 	"root": true, "journal-dir": true, "unit": true, "identifier": true, "state-dir": true,
-	"window": true, "boot-grace": true, "timeout": true, "max-output": true, "log-level": true,
+	"window": true, "boot-grace": true, "timeout": true, "max-output": true, "log-level": true, "hold": true,
 }
 
 // pluginFlags parses "--name=value" arguments; anything else fails the test.

@@ -24,7 +24,9 @@ func Markdown() string {
 	b.WriteString("rule marked `alone`. Info-level lines only try rules marked `info`. The literal is looked up before the\n")
 	b.WriteString("regexp runs. Flags: `fatal` the kubelet exits (evidence for KubeletStartupProblem too), `boot` normal\n")
 	b.WriteString("shortly after a start (counts only when it persists), `info` allowed on info lines, `systemd` only on\n")
-	b.WriteString("systemd's own entries.\n\n")
+	b.WriteString("systemd's own entries, `server` a connectivity cause that is the API server's own answer (alone it needs no\n")
+	b.WriteString("request in the line), `workload` one pod's message: a cause other than the runtime being down or the\n")
+	b.WriteString("node's DNS names that pod's problem (shown by explain, Verdict.NotNode, no node condition).\n\n")
 	b.WriteString("| id | kind | category | condition | ref | label | literal | flags | hint |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for i := range rules {
@@ -65,6 +67,12 @@ func flags(r *Rule) string {
 	if r.Alone {
 		f = append(f, "alone")
 	}
+	if r.Server {
+		f = append(f, "server")
+	}
+	if r.Workload {
+		f = append(f, "workload")
+	}
 	if r.Kind == KindCause {
 		f = append(f, "group "+groupNames(r.Group))
 	} else if r.Causes != 0 {
@@ -93,7 +101,7 @@ func flags(r *Rule) string {
 	return strings.Join(f, ", ")
 }
 
-var groupName = []string{"trust", "cert", "runtime-down", "runtime", "conn", "csr", "auth", "node", "hostpath", "config"}
+var groupName = []string{"trust", "cert", "runtime-down", "runtime", "conn", "csr", "auth", "node", "hostpath", "config", "dns"}
 
 func groupNames(s CauseSet) string {
 	if s == allCauses {

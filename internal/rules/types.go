@@ -59,6 +59,11 @@ type Verdict struct {
 	// BootTransient is true for errors that are normal in the first minutes
 	// after a kubelet start and count only when they persist past a grace.
 	BootTransient bool
+	// NotNode is true when the line names a problem of one workload, not of
+	// the node: an image pull that fails x509 against a registry is
+	// ca-trust in explain, but a pod's registry is not the kubelet's trust
+	// of the API server, so check raises no node condition for it.
+	NotNode bool
 	// Recovers lists the categories this line proves healthy again
 	// ("Successfully registered node", a rotation that succeeded, ...).
 	Recovers []Category

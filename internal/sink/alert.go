@@ -28,7 +28,8 @@ func Alert(ctx context.Context, store *state.Store, v doctor.Verdict, max int, w
 		fmt.Fprintln(w, Line(v, max))
 		return ExitOK, nil
 	}
-	key := v.Lead.Label + "@" + v.Lead.Since.UTC().Format(time.RFC3339Nano)
+	// The episode (its start) and the cause (label and rule) key the Event.
+	key := v.Lead.Label + "|" + v.Lead.Rule + "@" + v.Lead.Since.UTC().Format(time.RFC3339Nano)
 	code := ExitProblem
 	err := store.Update(ctx, AlertNamespace, func(old []byte) ([]byte, error) {
 		marks := map[string]string{}

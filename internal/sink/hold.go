@@ -24,7 +24,9 @@ type published struct {
 // otherwise flip it True -> Unknown -> True, and NPD would move its
 // lastTransitionTime each time, restarting every repair controller's
 // timeout. The last problem is repeated for at most hold after it was last
-// seen; past that, Unknown is told as it is. It returns the status and
+// recorded (a steady problem is recorded again every hold/2, so the bound is
+// between hold/2 and hold after it was last seen); past that, Unknown is
+// told as it is. It returns the status and
 // message to publish. Only changes are written, so a steady condition costs
 // a read.
 func Hold(ctx context.Context, store *state.Store, v doctor.Verdict, line string, now time.Time, hold time.Duration) (doctor.Status, string) {

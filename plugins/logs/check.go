@@ -9,6 +9,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
 )
 
@@ -21,7 +22,7 @@ const CheckName = "journal"
 type Check struct {
 	Journal Source
 	// Classifier is made only when entries are read.
-	Classifier  func() Classifier
+	Classifier  func() rules.LineClassifier
 	Window      Window
 	ReuseWithin time.Duration
 	MaxEntries  int
@@ -49,7 +50,7 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 		return nil, errors.New("journal check needs the state store")
 	}
 	s := &Scanner{Source: c.Journal, Classifier: c.Classifier, Store: env.Store, Window: c.Window,
-		Now: func() time.Time { return env.Now }, ReuseWithin: c.ReuseWithin, MaxEntries: c.MaxEntries, Log: env.Log}
+		Now: func() time.Time { return env.Now }, ReuseWithin: c.ReuseWithin, MaxEntries: c.MaxEntries, Boot: env.Boot, Log: env.Log}
 	var fs []doctor.Finding
 	err := s.Update(ctx, func(st *State, now time.Time) error {
 		fs = Findings(&st.Evidence, now, c.Window)

@@ -29,16 +29,16 @@ func Decide(e *Evidence, cond condition.Condition, now time.Time, w Window) doct
 	if t == nil {
 		return f
 	}
-	var top *Cause
+	var top *Failure
 	topN, count := 0, 0
 	perStartOnly := true
-	for _, c := range t.Causes {
+	for _, c := range t.Failures {
 		var n int
 		switch {
-		case c.Fatal && e.Lifecycle.stableSince(c.Last, now):
+		case c.Fatal && e.Process.stableSince(c.Last, now):
 			continue // a kubelet started since and stayed up
 		case c.PerStart && cond.PerStart:
-			if !e.Lifecycle.current(c) {
+			if !e.Process.current(c) {
 				continue // logged by an earlier kubelet process
 			}
 			n = max(countBins(c.Minutes, now, w.Span), 1)
@@ -65,13 +65,13 @@ func Decide(e *Evidence, cond condition.Condition, now time.Time, w Window) doct
 	if perStartOnly {
 		f.Frequency = "since kubelet start"
 	}
-	for _, c := range t.Causes {
-		f.Evidence = append(f.Evidence, doctor.Evidence{At: c.Last, Text: causeText(c)})
+	for _, c := range t.Failures {
+		f.Evidence = append(f.Evidence, doctor.Evidence{At: c.Last, Text: failureText(c)})
 	}
 	return f
 }
 
-func causeText(c *Cause) string {
+func failureText(c *Failure) string {
 	if c.Excerpt == "" {
 		return c.Label
 	}
@@ -81,7 +81,7 @@ func causeText(c *Cause) string {
 // decideStartup decides the lifecycle condition: the kubelet is
 // crash-looping or not running, with the last fatal error it logged.
 func decideStartup(e *Evidence, cond condition.Condition, now time.Time, w Window) doctor.Finding {
-	l := &e.Lifecycle
+	l := &e.Process
 	f := doctor.Finding{Condition: cond.Type, Status: doctor.OK, Label: cond.HealthyMessage, Source: doctor.SourceJournal, Check: CheckName}
 	exits := countBins(l.Exits, now, w.Span)
 	if exits == 0 {
@@ -89,8 +89,7 @@ func decideStartup(e *Evidence, cond condition.Condition, now time.Time, w Windo
 		// errors are the crashes.
 		exits = countBins(l.Fatals, now, w.Span)
 	}
-	upSinceExit := l.Started.After(l.Exited) && l.Started.After(l.Stopped)
-	stayedUp := upSinceExit && now.Sub(l.Started) >= condition.Settle
+	stayedUp := l.upAndProgressed(now)
 	switch {
 	case exits >= condition.CrashLoopExits && !stayedUp:
 		f.Label = "crash-loop"
@@ -104,8 +103,8 @@ func decideStartup(e *Evidence, cond condition.Condition, now time.Time, w Windo
 	}
 	f.Status, f.Count, f.Since = doctor.Problem, exits, l.LoopSince
 	if fc := l.Fatal; fc != nil && now.Sub(fc.Last) <= w.Span {
-		f.Rule, f.Detail, f.Hint = fc.Rule, causeText(fc), fc.Hint
-		f.Evidence = append(f.Evidence, doctor.Evidence{At: fc.Last, Text: "last fatal error: " + causeText(fc)})
+		f.Rule, f.Detail, f.Hint = fc.Rule, failureText(fc), fc.Hint
+		f.Evidence = append(f.Evidence, doctor.Evidence{At: fc.Last, Text: "last fatal error: " + failureText(fc)})
 	}
 	if !l.Exited.IsZero() {
 		f.Evidence = append(f.Evidence, doctor.Evidence{At: l.Exited, Text: "last failed exit"})

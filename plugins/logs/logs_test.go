@@ -17,6 +17,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/klog"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/sink"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
@@ -37,12 +38,15 @@ var verdicts = map[string]rules.Verdict{
 		Label: "kubelet config file missing", Cause: "/var/lib/kubelet/config.yaml", Fatal: true},
 	"lenient": {Category: rules.KubeletConfig, Condition: "KubeletConfigProblem", Rule: "lenient-decoding",
 		Label: "unknown config field", Cause: `unknown field "cgroupDrivr"`},
-	"exited":  {Category: rules.None, Lifecycle: rules.LifecycleExited},
-	"started": {Category: rules.None, Lifecycle: rules.LifecycleStarted},
-	"stopped": {Category: rules.None, Lifecycle: rules.LifecycleStopped},
+	"exited":     {Category: rules.None, Lifecycle: rules.LifecycleExited},
+	"started":    {Category: rules.None, Lifecycle: rules.LifecycleStarted},
+	"sd-started": {Category: rules.None, Lifecycle: rules.LifecycleStarted, Rule: "systemd-started"},
+	"stopped":    {Category: rules.None, Lifecycle: rules.LifecycleStopped},
 }
 
 type tableClassifier struct{ calls atomic.Int64 }
+
+func (c *tableClassifier) ClassifyParsed(l *klog.Line) rules.Verdict { return c.Classify(l.Msg) }
 
 func (c *tableClassifier) Classify(line string) rules.Verdict {
 	c.calls.Add(1)
@@ -185,6 +189,8 @@ func TestDecideOncePerStartAndFatalCauses(t *testing.T) {
 		{"a fatal error holds just after a new start", append(loop, line{45 * time.Second, "started"}), 50 * time.Second, doctor.Problem,
 			"kubelet config file missing: /var/lib/kubelet/config.yaml (3+ in 10m)"},
 		{"a start that stays up clears a fatal error", append(loop, line{45 * time.Second, "started"}), 80 * time.Second, doctor.OK, "config ok"},
+		{"systemd's start alone is not recovery", append(loop, line{45 * time.Second, "sd-started"}), 100 * time.Second, doctor.Problem,
+			"kubelet config file missing: /var/lib/kubelet/config.yaml (3+ in 10m)"},
 	}
 	for _, tt := range tests {
 		checkDecide(t, tt.name, tt.lines, cfgCond, tt.now, tt.want, tt.message)
@@ -200,6 +206,8 @@ func TestDecideStartup(t *testing.T) {
 		{"a crash loop right after a new start is still a crash loop", append(loop, line{45 * time.Second, "started"}), 50 * time.Second, doctor.Problem,
 			"crash-loop: kubelet config file missing: /var/lib/kubelet/conf (3+ exits in 10m)"},
 		{"a start that stays up ends the crash loop", append(loop, line{45 * time.Second, "started"}), 2 * time.Minute, doctor.OK, "kubelet running"},
+		{"a start that logs nothing of its own does not end it", append(loop, line{45 * time.Second, "sd-started"}), 2 * time.Minute, doctor.Problem,
+			"crash-loop: kubelet config file missing: /var/lib/kubelet/conf (3+ exits in 10m)"},
 		{"an exit not followed by a start is not running", crash(0), time.Minute, doctor.Problem,
 			"kubelet not running, exited: kubelet config file missing: /var/lib/kubelet/confi"},
 		{"a deliberate stop is not running", []line{{0, "started"}, {time.Minute, "stopped"}}, 2 * time.Minute, doctor.Problem, "kubelet not running, stopped"},
@@ -229,7 +237,7 @@ type nopClose struct{ *journal.Memory }
 
 func (nopClose) Close() error { return nil }
 
-func newScanner(t *testing.T, src Source, c Classifier, now *time.Time) *Scanner {
+func newScanner(t *testing.T, src Source, c rules.LineClassifier, now *time.Time) *Scanner {
 	t.Helper()
 	log := logrus.New()
 	log.SetOutput(testWriter{t})
@@ -237,7 +245,7 @@ func newScanner(t *testing.T, src Source, c Classifier, now *time.Time) *Scanner
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Scanner{Source: src, Classifier: func() Classifier { return c }, Store: store, Window: window,
+	return &Scanner{Source: src, Classifier: func() rules.LineClassifier { return c }, Store: store, Window: window,
 		Now: func() time.Time { return *now }, ReuseWithin: 2 * time.Second, Log: log}
 }
 
@@ -426,4 +434,72 @@ func readState(t *testing.T, s *Scanner) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// at is a journal entry with the boot stamps journald sets itself.
+func at(boot string, wall time.Time, mono time.Duration, msg string) journal.Entry {
+	return journal.Entry{Realtime: wall, Monotonic: mono, BootID: boot, Message: msg}
+}
+
+const (
+	boot1 = "11111111111111111111111111111111"
+	boot2 = "22222222222222222222222222222222"
+)
+
+// A clock step moves neither the evidence nor the window: both are on the
+// boot's monotonic timeline.
+func TestClockStepsNeitherLoseNorResurrectEvidence(t *testing.T) {
+	up := time.Hour // the boot's age at t0
+	t.Run("clock steps back after a failure", func(t *testing.T) {
+		mem := journal.NewMemory(
+			at(boot1, t0, up, "register-x509"),
+			at(boot1, t0.Add(-time.Hour+time.Minute), up+time.Minute, "noise"), // the clock went back an hour
+		)
+		now := t0.Add(-time.Hour + 2*time.Minute)
+		s := newScanner(t, memSource{mem: mem}, &tableClassifier{}, &now)
+		s.Boot = doctor.Boot{ID: boot1, Monotonic: up + 2*time.Minute}
+		if r := check(t, s, caTrust); r.Status != doctor.Problem {
+			t.Fatalf("two minutes after the failure, behind a clock step: %v %q, want the failure", r.Status, message(r))
+		}
+		// It still ages out after the window, on the monotonic timeline.
+		now = now.Add(10 * time.Minute)
+		s.Boot.Monotonic += 10 * time.Minute
+		if r := check(t, s, caTrust); r.Status != doctor.OK {
+			t.Fatalf("twelve minutes after: %v, want healthy", r.Status)
+		}
+	})
+	t.Run("clock steps forward after a failure", func(t *testing.T) {
+		mem := journal.NewMemory(at(boot1, t0, up, "register-x509"))
+		now := t0.Add(10 * time.Second)
+		s := newScanner(t, memSource{mem: mem}, &tableClassifier{}, &now)
+		s.Boot = doctor.Boot{ID: boot1, Monotonic: up + 10*time.Second}
+		check(t, s, caTrust)
+		now = t0.Add(2 * time.Hour) // an hour ahead, a minute later
+		s.Boot.Monotonic = up + time.Minute
+		if r := check(t, s, caTrust); r.Status != doctor.Problem {
+			t.Fatalf("a minute after the failure, past a forward step: %v, want the failure", r.Status)
+		}
+	})
+	t.Run("a reboot with an earlier clock does not resurrect a crash loop", func(t *testing.T) {
+		var es []journal.Entry
+		for i := 0; i < 4; i++ {
+			d := time.Duration(i) * 11 * time.Second
+			es = append(es, at(boot1, t0.Add(d), up+d, "started"), at(boot1, t0.Add(d+time.Second), up+d+time.Second, "config-missing"),
+				at(boot1, t0.Add(d+time.Second), up+d+time.Second, "exited"))
+		}
+		es = append(es, at(boot1, t0.Add(50*time.Second), up+50*time.Second, "register-x509"))
+		// The new boot's clock is an hour behind the old one's.
+		b2 := t0.Add(-time.Hour)
+		es = append(es, at(boot2, b2.Add(10*time.Second), 10*time.Second, "started"))
+		mem := journal.NewMemory(es...)
+		now := b2.Add(15 * time.Second)
+		s := newScanner(t, memSource{mem: mem}, &tableClassifier{}, &now)
+		s.Boot = doctor.Boot{ID: boot2, Monotonic: 15 * time.Second}
+		if r := check(t, s, startup); r.Status != doctor.OK {
+			t.Errorf("after a reboot: %v %q, want no crash loop from the previous boot", r.Status, message(r))
+		}
+		if r := check(t, s, caTrust); r.Status != doctor.Problem {
+			t.Errorf("a failure just before the reboot: %v, want still counted in the window", r.Status)
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
@@ -48,19 +49,12 @@ func (s JournalSource) Key() string {
 		strings.Join(s.Match.Units, ","), strings.Join(s.Match.Identifiers, ","))
 }
 
-// Classifier classifies one log line.
-type Classifier interface {
-	Classify(line string) rules.Verdict
-}
-
-var _ Classifier = (*rules.Classifier)(nil)
-
 // Scanner keeps the shared state up to date with the journal.
 type Scanner struct {
 	Source Source
 	// Classifier is made only when entries are read: a run that reuses a
 	// fresh state never pays for it.
-	Classifier func() Classifier
+	Classifier func() rules.LineClassifier
 	Store      *state.Store
 	Window     Window
 	Now        func() time.Time
@@ -70,7 +64,10 @@ type Scanner struct {
 	ReuseWithin time.Duration
 	// MaxEntries bounds the entries read by one invocation (0: no bound).
 	MaxEntries int
-	Log        logrus.FieldLogger
+	// Boot is the running boot, for a "now" on the evidence's timeline;
+	// zero: the wall clock (Now) alone.
+	Boot doctor.Boot
+	Log  logrus.FieldLogger
 }
 
 // ErrIncomplete means the journal was not read to its end (deadline or
@@ -84,9 +81,11 @@ var ErrIncomplete = errors.New("journal scan incomplete")
 func (s *Scanner) Update(ctx context.Context, fn func(st *State, now time.Time) error) error {
 	var scanErr error
 	err := s.Store.Update(ctx, Namespace, func(raw []byte) ([]byte, error) {
-		now := s.Now()
-		st := s.load(raw, now)
-		scanErr = s.refresh(ctx, &st, now)
+		wall := s.Now()
+		st := s.load(raw, wall)
+		scanErr = s.refresh(ctx, &st, st.Evidence.Now(s.Boot, wall))
+		// The scan may have found the boot the evidence follows.
+		now := st.Evidence.Now(s.Boot, wall)
 		if scanErr != nil && !errors.Is(scanErr, ErrIncomplete) {
 			return nil, scanErr
 		}
@@ -112,9 +111,13 @@ func (s *Scanner) key() string {
 
 // load decodes the stored state, or starts a new one when it is missing,
 // bad, built with other settings or too old to be of use.
-func (s *Scanner) load(raw []byte, now time.Time) *State {
+func (s *Scanner) load(raw []byte, wall time.Time) *State {
 	st, err := decodeState(raw)
 	why := ""
+	var now time.Time
+	if err == nil {
+		now = st.Evidence.Now(s.Boot, wall)
+	}
 	switch {
 	case err != nil:
 		why = err.Error()
@@ -166,15 +169,21 @@ func (s *Scanner) scan(ctx context.Context, st *State, now time.Time) error {
 		q.Since = now.Add(-s.Window.Span)
 	}
 	n := 0
-	var c Classifier
+	var f *rules.Folder[journal.Entry]
 	cursor, err := r.Read(ctx, q, func(e journal.Entry) error {
-		if c == nil {
-			c = s.Classifier()
+		if f == nil {
+			f = rules.NewFolder(s.Classifier(), func(e journal.Entry, v rules.Verdict) {
+				at := st.Evidence.Stamp(e.BootID, e.Realtime, e.Monotonic)
+				st.Evidence.Observe(at, e.Message, v, s.Window)
+			})
 		}
 		n++
-		st.Evidence.Observe(e.Realtime, e.Message, c.Classify(e.Message), s.Window)
+		f.Push(e, e.Message)
 		return nil
 	})
+	if f != nil {
+		f.Flush()
+	}
 	if cursor != "" {
 		st.Cursor = cursor
 	}

@@ -11,7 +11,7 @@ import (
 
 // stateVersion changes whenever State's meaning changes; a state of another
 // version is rebuilt from a window scan, never trusted.
-const stateVersion = 2
+const stateVersion = 3
 
 // Namespace is the journal's namespace in the state store.
 const Namespace = "journal"
@@ -70,10 +70,10 @@ func (e *Evidence) validate() error {
 		if t == nil {
 			return fmt.Errorf("category %q: null tally", cat)
 		}
-		if len(t.Causes) > maxCauses || t.Held < 0 {
-			return fmt.Errorf("category %q: %d causes, held %d", cat, len(t.Causes), t.Held)
+		if len(t.Failures) > maxFailures || t.Held < 0 {
+			return fmt.Errorf("category %q: %d failures, held %d", cat, len(t.Failures), t.Held)
 		}
-		for _, c := range t.Causes {
+		for _, c := range t.Failures {
 			if c == nil {
 				return fmt.Errorf("category %q: null cause", cat)
 			}
@@ -82,7 +82,7 @@ func (e *Evidence) validate() error {
 			}
 		}
 	}
-	l := &e.Lifecycle
+	l := &e.Process
 	for _, bins := range [][]MinuteBin{l.Exits, l.Fatals} {
 		if err := validBins(bins); err != nil {
 			return fmt.Errorf("lifecycle: %w", err)
