@@ -89,7 +89,7 @@ type node struct{ root string }
 
 func (n node) path(p string) string { return hostpath.Root(n.root).Path(p) }
 
-func (n node) write(t *testing.T, p, content string, mode os.FileMode) {
+func (n node) write(t testing.TB, p, content string, mode os.FileMode) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(n.path(p)), 0o755); err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func (n node) write(t *testing.T, p, content string, mode os.FileMode) {
 	}
 }
 
-func (n node) copy(t *testing.T, p, from string) {
+func (n node) copy(t testing.TB, p, from string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
@@ -110,7 +110,7 @@ func (n node) copy(t *testing.T, p, from string) {
 
 // kubeadm lays out a healthy kubeadm worker: unit, config, CA, runtime
 // socket, the kubelet's directories, the node's /proc facts.
-func (n node) kubeadm(t *testing.T) {
+func (n node) kubeadm(t testing.TB) {
 	t.Helper()
 	n.copy(t, "/usr/lib/systemd/system/kubelet.service", filepath.Join(kubeletData, "systemd", "kubelet.service"))
 	n.copy(t, "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf", filepath.Join(kubeletData, "systemd", "10-kubeadm.conf"))
