@@ -146,6 +146,8 @@ func TestBrokenConfigIsAProblem(t *testing.T) {
 		{"no kind", "clusterDomain: cluster.local\n", "wrong apiVersion/kind", ""},
 		{"wrong type", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDNS: 10.96.0.10\n",
 			"does not decode", "clusterDNS"},
+		{"duration not a duration", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nsyncFrequency: 1 minute\n",
+			"does not decode", "syncFrequency"},
 		{"duplicate key", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nrotateCertificates: true\n" +
 			"cgroupDriver: systemd\ncgroupDriver: cgroupfs\n", "duplicate field", "cgroupDriver"},
 		{"binary junk", "\x00\x01\x02\xff\xfe", "not YAML", ""},

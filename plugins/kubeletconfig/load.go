@@ -16,11 +16,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
-	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -63,8 +61,9 @@ type Loaded struct {
 	Skipped []string // files in the drop-in dir without the .conf suffix
 	// Raw is the merged JSON object: only what the files set.
 	Raw map[string]any
-	// Config is Raw decoded leniently, as a 1.36 kubelet does with v1beta1.
-	Config kubeletv1beta1.KubeletConfiguration
+	// Config is Raw decoded leniently, as a 1.36 kubelet does with v1beta1,
+	// into the fields the checks read.
+	Config Config
 	// Strict lists what strict decoding refused (unknown or duplicate
 	// fields), per file: the kubelet logs these once and ignores the fields.
 	Strict []Strict
@@ -165,7 +164,7 @@ func applyFlags(raw map[string]any, flags map[string]string) error {
 
 // resolveRelative makes the config's relative paths absolute against the
 // config file's directory, as the kubelet's file loader does.
-func resolveRelative(c *kubeletv1beta1.KubeletConfiguration, dir string) {
+func resolveRelative(c *Config, dir string) {
 	for _, p := range []*string{&c.StaticPodPath, &c.Authentication.X509.ClientCAFile, &c.TLSCertFile,
 		&c.TLSPrivateKeyFile, c.ResolverConfig} {
 		if p != nil && *p != "" && !path.IsAbs(*p) {
@@ -271,8 +270,9 @@ func readFile(p string) ([]byte, error) {
 
 // Decode parses one kubelet config document (YAML or JSON). The error is a
 // document the kubelet refuses (not YAML, not an object, wrong
-// apiVersion/kind); strict lists the unknown and duplicate fields that the
-// kubelet's strict decoder names before it falls back to lenient decoding.
+// apiVersion/kind, a field of the wrong type); strict lists the unknown and
+// duplicate fields that the kubelet's strict decoder names before it falls
+// back to lenient decoding. Fields are checked against the v1beta1 schema.
 func Decode(b []byte) (doc map[string]any, strict []string, err error) {
 	j, err := yaml.YAMLToJSON(b)
 	if err != nil {
@@ -290,15 +290,8 @@ func Decode(b []byte) (doc map[string]any, strict []string, err error) {
 		msg := strings.TrimPrefix(strings.Join(strings.Fields(err.Error()), " "), "error converting YAML to JSON: ")
 		strict = append(strict, strings.TrimPrefix(msg, "yaml: unmarshal errors: "))
 	}
-	var c kubeletv1beta1.KubeletConfiguration
-	serrs, err := kjson.UnmarshalStrict(j, &c)
-	if err != nil {
-		return nil, nil, fmt.Errorf("does not decode: %s", firstLine(err.Error()))
-	}
-	for _, e := range serrs {
-		if m := e.Error(); !slices.Contains(strict, m) {
-			strict = append(strict, m)
-		}
+	if err := checkSchema(doc, "", &strict); err != nil {
+		return nil, nil, fmt.Errorf("does not decode: %w", err)
 	}
 	return doc, strict, nil
 }
