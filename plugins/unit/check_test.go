@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/sirupsen/logrus"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
@@ -138,5 +139,43 @@ func TestNoBusNoFinding(t *testing.T) {
 				t.Fatalf("got %+v, %v; want nothing", fs, err)
 			}
 		})
+	}
+}
+
+// hungSystemd answers nothing: its GetAll blocks until released.
+type hungSystemd struct{ release chan struct{} }
+
+func (h hungSystemd) GetAll(string) (map[string]dbus.Variant, *dbus.Error) {
+	<-h.release
+	return nil, nil
+}
+
+// A systemd that does not answer within the deadline tells nothing: no
+// finding, no error, and Run returns.
+func TestHungSystemdHitsTheDeadline(t *testing.T) {
+	root := startBus(t)
+	conn, err := dbus.Dial("unix:path=" + hostpath.Root(root).Path(SystemBus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Auth(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Hello(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.RequestName("org.freedesktop.systemd1", dbus.NameFlagDoNotQueue); err != nil {
+		t.Fatal(err)
+	}
+	h := hungSystemd{release: make(chan struct{})}
+	defer close(h.release)
+	if err := conn.Export(h, dbustest.UnitPath("kubelet.service"), "org.freedesktop.DBus.Properties"); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := (&Check{Timeout: 200 * time.Millisecond}).Run(context.Background(),
+		&doctor.Env{Root: hostpath.Root(root), Now: time.Now(), Log: logrus.New()})
+	if err != nil || len(fs) != 0 {
+		t.Fatalf("got %+v, %v; want nothing", fs, err)
 	}
 }
