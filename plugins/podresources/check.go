@@ -38,6 +38,8 @@ const (
 	// MaxMessage is the kubelet's own client limit (podresources.NewV1Client's
 	// 16 MiB): a node with many pods and devices sends large lists.
 	MaxMessage = 16 << 20
+	// maxSocketPath is sizeof(sockaddr_un.sun_path) on Linux.
+	maxSocketPath = 108
 	// Socket is the socket under the kubelet's root dir.
 	Socket = "pod-resources/kubelet.sock"
 )
@@ -85,6 +87,10 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	case fi.Mode()&fs.ModeSocket == 0:
 		return problem("pod-resources not a socket", sock+" is a "+kind(fi.Mode()),
 			"remove it and restart the kubelet, which recreates the socket"), nil
+	}
+	if len(real) >= maxSocketPath {
+		// The kernel cannot dial it: a refusal here would be a wrong problem.
+		return nil, fmt.Errorf("pod-resources socket path %q is longer than a unix socket address (%d bytes): use a shorter --root", real, maxSocketPath-1)
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {

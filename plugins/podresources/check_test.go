@@ -157,3 +157,27 @@ func TestProbeRunsOncePerInterval(t *testing.T) {
 		t.Fatalf("after MaxAge: %s %q, want the socket missing", vs[0].Status, vs[0].Lead.Label)
 	}
 }
+
+func TestSocketPathTooLongCannotTell(t *testing.T) {
+	root := filepath.Join(shortRoot(t), strings.Repeat("d", 100))
+	if err := os.MkdirAll(filepath.Join(root, "var/lib/kubelet/pod-resources"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "var/lib/kubelet/config.yaml"), []byte("kind: KubeletConfiguration\n"), 0o644)
+	// A socket can be bound by a relative name, then the absolute path is
+	// too long to dial.
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	if err := os.Chdir(filepath.Join(root, "var/lib/kubelet/pod-resources")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", "kubelet.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = (&Check{}).Run(context.Background(), &doctor.Env{Root: hostpath.Root(root), Now: time.Now(), Log: logrus.New()})
+	if err == nil || !strings.Contains(err.Error(), "longer than a unix socket address") {
+		t.Fatalf("err %v, want the path named too long", err)
+	}
+}
