@@ -34,7 +34,8 @@ var DefaultIgnore = []struct{ Field, Why string }{
 }
 
 // defaultsYAML are the kubelet's v1beta1 defaults (SetDefaults_KubeletConfiguration
-// of Kubernetes 1.36) for the fields a cluster reference commonly sets: a
+// of Kubernetes 1.36, and component-base's for logging) for the fields a
+// cluster reference commonly sets: a
 // field unset on one side reads as its default, so that a reference that
 // spells out a default does not read as drift from a node that leaves it out.
 const defaultsYAML = `
@@ -109,6 +110,7 @@ podLogsDir: /var/log/pods
 rotateCertificates: false
 serverTLSBootstrap: false
 readOnlyPort: 0
+logging: {format: text, flushFrequency: 5s, verbosity: 0, options: {json: {infoBufferSize: "0"}, text: {infoBufferSize: "0"}}}
 `
 
 // defaults is defaultsYAML flattened; whole maps (evictionHard) default as
@@ -209,6 +211,17 @@ func normalise(field string, v any) string {
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	case bool:
 		return strconv.FormatBool(x)
+	case []any:
+		// A list of strings reads as the kubelet's flags spell it: a,b.
+		var ss []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				ss = append(ss, s)
+			}
+		}
+		if len(ss) == len(x) && len(ss) > 0 {
+			return strings.Join(ss, ",")
+		}
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
@@ -217,7 +230,7 @@ func normalise(field string, v any) string {
 // zeroDefaulted are the non-pointer numeric fields whose 0 the kubelet
 // replaces with the default.
 var zeroDefaulted = []string{"port", "registryBurst", "eventBurst", "nodeLeaseDurationSeconds", "maxPods",
-	"maxOpenFiles", "kubeAPIBurst"}
+	"maxOpenFiles", "kubeAPIBurst", "logging.flushFrequency"}
 
 // unsetZero: kubeadm writes every unset duration as "0s" and unset strings
 // as "", and the kubelet defaults them as if absent.
