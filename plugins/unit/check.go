@@ -7,6 +7,7 @@ package unit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,7 +115,45 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 				"the kubelet runs but reports itself unhealthy: kubelet-doctor explain --journal shows why")
 		}
 	}
+	if f.Since.IsZero() {
+		f.Since = episode(pctx, env, f)
+	}
 	return []doctor.Finding{f}, nil
+}
+
+// episodeNS keeps when the current problem was first seen: D-Bus tells a
+// crash loop's restarts but not when it began, and alerts key on Since.
+const episodeNS = "unit-episode"
+
+type episodeRecord struct {
+	Label string    `json:"label"`
+	Since time.Time `json:"since"`
+}
+
+// episode is the start of f's problem: kept while the same problem goes
+// on, cleared by a healthy state. Zero without a store.
+func episode(ctx context.Context, env *doctor.Env, f doctor.Finding) time.Time {
+	if env.Store == nil {
+		return time.Time{}
+	}
+	var since time.Time
+	err := env.Store.Update(ctx, episodeNS, func(old []byte) ([]byte, error) {
+		var rec episodeRecord
+		_ = json.Unmarshal(old, &rec) // unreadable: a new episode
+		switch {
+		case f.Status != doctor.Problem:
+			rec = episodeRecord{}
+		case rec.Label != f.Label || rec.Since.IsZero() || rec.Since.After(env.Now):
+			rec = episodeRecord{Label: f.Label, Since: env.Now}
+		}
+		since = rec.Since
+		return json.Marshal(rec)
+	})
+	if err != nil {
+		env.Log.WithError(err).Warn("cannot keep the unit's problem episode")
+		return time.Time{}
+	}
+	return since
 }
 
 // judge turns the unit's state into a finding; ok is false while systemd is

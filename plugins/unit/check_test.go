@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
 	"github.com/kubelet-doctor/kubelet-doctor/test/dbustest"
 )
 
@@ -177,5 +178,36 @@ func TestHungSystemdHitsTheDeadline(t *testing.T) {
 		&doctor.Env{Root: hostpath.Root(root), Now: time.Now(), Log: logrus.New()})
 	if err != nil || len(fs) != 0 {
 		t.Fatalf("got %+v, %v; want nothing", fs, err)
+	}
+}
+
+// A crash loop keeps one episode start while it goes on, so that its alert
+// fires once; after a healthy state a new one starts.
+func TestCrashLoopEpisode(t *testing.T) {
+	store, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	loop := State{LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart", NRestarts: 5, ExecMainStatus: 1, ExecMainCode: 1}
+	healthy := State{LoadState: "loaded", ActiveState: "active", SubState: "running", ActiveEnter: t0.Add(-time.Hour)}
+	c := &Check{Healthz: "-"}
+	sinceAt := func(at time.Time, st State) time.Time {
+		env := &doctor.Env{Now: at, Store: store, Log: logrus.New()}
+		f, ok := c.judge("kubelet.service", st, at)
+		if !ok {
+			t.Fatal("no judgement")
+		}
+		return episode(context.Background(), env, f)
+	}
+	first := sinceAt(t0, loop)
+	if again := sinceAt(t0.Add(time.Minute), loop); !again.Equal(first) || !first.Equal(t0) {
+		t.Fatalf("crash loop since %v then %v, want %v both times", first, again, t0)
+	}
+	if s := sinceAt(t0.Add(2*time.Minute), healthy); !s.IsZero() {
+		t.Fatalf("healthy since %v, want zero", s)
+	}
+	if s := sinceAt(t0.Add(3*time.Minute), loop); !s.Equal(t0.Add(3 * time.Minute)) {
+		t.Fatalf("new crash loop since %v, want a new episode", s)
 	}
 }
