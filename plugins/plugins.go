@@ -48,14 +48,15 @@ type Options struct {
 
 // Checks returns every check, in the order their findings are listed.
 func Checks(o Options) []doctor.Check {
+	kl := &kubeletfiles.Loader{}
 	return []doctor.Check{
 		&logs.Check{Journal: o.Journal, Classifier: func() rules.LineClassifier { return rules.New() },
 			Window: o.Window, ReuseWithin: o.ReuseWithin, MaxEntries: o.MaxEntries},
-		&certs.Check{Warn: o.CertWarn, Files: o.KubeletFiles},
-		&catrust.Check{Files: o.KubeletFiles},
-		&catrust.Probe{Timeout: o.ProbeTimeout, Files: o.KubeletFiles},
-		&bootstrap.Check{Files: o.KubeletFiles},
-		&apiserver.Check{Timeout: o.ProbeTimeout, Files: o.KubeletFiles},
+		&certs.Check{Warn: o.CertWarn, Files: o.KubeletFiles, Loader: kl},
+		&catrust.Check{Files: o.KubeletFiles, Loader: kl},
+		&catrust.Probe{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
+		&bootstrap.Check{Files: o.KubeletFiles, Loader: kl},
+		&apiserver.Check{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
 		&kubeletconfig.Check{Locate: kubeletconfig.Discovered(o.KubeletFiles), Reference: o.Reference, DriftIgnore: o.DriftIgnore},
 		&dns.Check{Locate: kubeletconfig.Discovered(o.KubeletFiles), Reference: o.Reference},
 		&hostpaths.Check{Files: o.KubeletFiles},

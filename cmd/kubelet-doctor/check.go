@@ -236,7 +236,7 @@ func runPlugin(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	if v.Status == doctor.Problem {
 		log.WithFields(logrus.Fields{"rule": v.Lead.Rule, "count": v.Lead.Count, "hint": v.Lead.Hint,
-			"runbook": v.Condition.Runbook()}).Info(sink.Compose(v.Lead, 0))
+			"runbook": v.Condition.Runbook()}).Warn(sink.Compose(v.Lead, 0)) // NPD logs a plugin's stderr: the runbook reaches its log
 	}
 	for _, s := range v.Symptoms {
 		log.WithFields(logrus.Fields{"symptom": s.Condition, "count": s.Count}).Info("symptom of this condition: " + sink.Compose(s, 0))

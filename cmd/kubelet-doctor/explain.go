@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 )
@@ -186,6 +187,11 @@ func (p *textPrinter) print(n int, line string, v rules.Verdict) {
 	fmt.Fprintf(p.w, "       cause: %s\n", cause(v))
 	if v.Hint != "" {
 		fmt.Fprintf(p.w, "       hint:  %s\n", v.Hint)
+	}
+	// The hint says what to check first; the runbook how to confirm and
+	// recover, per distribution.
+	if c, ok := condition.ByType(v.Condition); ok {
+		fmt.Fprintf(p.w, "       runbook: %s\n", c.Runbook())
 	}
 }
 

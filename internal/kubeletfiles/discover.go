@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,9 +28,11 @@ type Files struct {
 	// Flags are all the --flags seen where the files were found, without
 	// their dashes ("hostname-override" -> "node-1").
 	Flags map[string]string
-	// Env is the kubelet's environment where it can be read (the running
-	// process's, else the unit's Environment= and EnvironmentFile=): its
-	// HTTPS_PROXY and NO_PROXY decide how it reaches the API server.
+	// Env is the kubelet's proxy environment where it can be read (the
+	// running process's, else the unit's Environment= and EnvironmentFile=):
+	// its HTTPS_PROXY and NO_PROXY decide how it reaches the API server.
+	// Only the proxy variables are kept: a process environment can hold
+	// credentials, and nothing else here needs it.
 	Env map[string]string
 	// Found is false when nothing under the root says a kubelet is there:
 	// no process, unit, flags file or layout file. The paths are then
@@ -62,8 +63,12 @@ var Layouts = []Layout{
 	{Name: "kubeadm", Files: Files{Kubeconfig: "/etc/kubernetes/kubelet.conf",
 		BootstrapKubeconfig: "/etc/kubernetes/bootstrap-kubelet.conf", Config: "/var/lib/kubelet/config.yaml"},
 		Marks: []string{"/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf", "/var/lib/kubelet/config.yaml"}},
+	// Amazon Linux 2023's nodeadm writes config.json and a drop-in directory.
+	{Name: "eks-al2023", Files: Files{Kubeconfig: "/var/lib/kubelet/kubeconfig", Config: "/etc/kubernetes/kubelet/config.json",
+		ConfigDir: "/etc/kubernetes/kubelet/config.json.d"},
+		Marks: []string{"/etc/kubernetes/kubelet/config.json"}},
 	{Name: "eks", Files: Files{Kubeconfig: "/var/lib/kubelet/kubeconfig", Config: "/etc/kubernetes/kubelet/kubelet-config.json"},
-		Marks: []string{"/var/lib/kubelet/kubeconfig", "/etc/kubernetes/kubelet/kubelet-config.json"}},
+		Marks: []string{"/etc/kubernetes/kubelet/kubelet-config.json", "/var/lib/kubelet/kubeconfig"}},
 	{Name: "k3s", Files: Files{Kubeconfig: "/var/lib/rancher/k3s/agent/kubelet.kubeconfig",
 		ConfigDir: "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d"},
 		Marks: []string{"/var/lib/rancher/k3s/agent/kubelet.kubeconfig", "/var/lib/rancher/k3s/agent/client-kubelet.crt"}},
@@ -80,7 +85,7 @@ func Discover(root hostpath.Root) (Files, error) {
 	if err != nil {
 		return Files{}, err
 	}
-	f := Files{Flags: flags, Env: env, From: from, Found: from != ""}
+	f := Files{Flags: flags, Env: proxyEnv(env), From: from, Found: from != ""}
 	if f.Flags == nil {
 		f.Flags = map[string]string{}
 	}
@@ -109,7 +114,7 @@ func fillFromLayout(root hostpath.Root, f *Files) {
 	found := false
 	for _, cand := range Layouts {
 		for _, m := range cand.Marks {
-			if _, err := os.Lstat(root.Path(m)); err == nil {
+			if _, err := lstat(root, m); err == nil {
 				l, found = cand, true
 				break
 			}
@@ -204,9 +209,9 @@ func kubeletProcess(root hostpath.Root) (string, []string, map[string]string, er
 	sort.Ints(pids)
 	for _, n := range pids {
 		dir := root.Path("/proc/" + strconv.Itoa(n))
-		comm, _ := os.ReadFile(dir + "/comm")
-		exe, _ := os.Readlink(dir + "/exe")
-		if strings.TrimSpace(string(comm)) != "kubelet" && path.Base(strings.TrimSuffix(exe, " (deleted)")) != "kubelet" {
+		// comm alone: one small read per process keeps the scan of a busy
+		// node's /proc to a millisecond or two.
+		if comm(dir) != "kubelet" {
 			continue
 		}
 		b, err := os.ReadFile(dir + "/cmdline")
@@ -225,4 +230,33 @@ func kubeletProcess(root hostpath.Root) (string, []string, map[string]string, er
 		return strconv.Itoa(n), args[1:], env, nil
 	}
 	return "", nil, nil, nil
+}
+
+// comm is a process's command name ("" when it is gone).
+func comm(dir string) string {
+	f, err := os.Open(dir + "/comm")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var buf [32]byte
+	n, _ := f.Read(buf[:])
+	return strings.TrimSpace(string(buf[:n]))
+}
+
+// proxyVars are the variables Go's HTTP proxy resolution reads.
+var proxyVars = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"}
+
+// proxyEnv keeps the proxy variables of env; nil stays nil (not known).
+func proxyEnv(env map[string]string) map[string]string {
+	if env == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, k := range proxyVars {
+		if v, ok := env[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,7 +50,7 @@ func TestDiscover(t *testing.T) {
 				"/proc/77/comm":     "bash\n",
 				"/proc/77/cmdline":  "bash\x00--kubeconfig=/nope\x00",
 				"/proc/120/comm":    "kubelet\n",
-				"/proc/120/environ": "PATH=/usr/bin\x00HTTPS_PROXY=http://proxy:3128\x00",
+				"/proc/120/environ": "PATH=/usr/bin\x00AWS_SECRET_ACCESS_KEY=planted\x00HTTPS_PROXY=http://proxy:3128\x00",
 				"/proc/120/cmdline": "/usr/bin/kubelet\x00--kubeconfig\x00/etc/kubernetes/kubelet.conf\x00" +
 					"--config=/srv/kubelet.yaml\x00--rotate-certificates\x00--hostname-override\x00Node-1\x00--cert-dir=/srv/pki\x00",
 				"/etc/systemd/system/kubelet.service.d/10-kubeadm.conf": kubeadmDropin,
@@ -93,6 +94,11 @@ func TestDiscover(t *testing.T) {
 			want: Files{Kubeconfig: "/var/lib/kubelet/kubeconfig", Config: "/etc/kubernetes/kubelet/kubelet-config.json",
 				CertDir: DefaultCertDir, RootDir: DefaultRootDir},
 			from: "eks layout"},
+		{name: "EKS Amazon Linux 2023 layout",
+			files: map[string]string{"/var/lib/kubelet/kubeconfig": "x", "/etc/kubernetes/kubelet/config.json": "{}"},
+			want: Files{Kubeconfig: "/var/lib/kubelet/kubeconfig", Config: "/etc/kubernetes/kubelet/config.json",
+				ConfigDir: "/etc/kubernetes/kubelet/config.json.d", CertDir: DefaultCertDir, RootDir: DefaultRootDir},
+			from: "eks-al2023 layout"},
 		{name: "k3s layout",
 			files: map[string]string{"/var/lib/rancher/k3s/agent/client-kubelet.crt": "x"},
 			want: Files{Kubeconfig: "/var/lib/rancher/k3s/agent/kubelet.kubeconfig", ConfigDir: "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d",
@@ -125,6 +131,11 @@ func TestDiscover(t *testing.T) {
 			for k, v := range tt.want.Flags {
 				if got.Flags[k] != v {
 					t.Errorf("flag %s = %q, want %q", k, got.Flags[k], v)
+				}
+			}
+			for k := range got.Env {
+				if !slices.Contains(proxyVars, k) {
+					t.Errorf("Env keeps %s: only the proxy variables may be kept", k)
 				}
 			}
 			for k, v := range tt.want.Env {
@@ -299,5 +310,38 @@ users:
 	}
 	if _, err := LoadKubeconfig(root, "/missing"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing kubeconfig: %v", err)
+	}
+}
+
+// BenchmarkDiscoverHost is discovery on this machine's own root: a scan of
+// every process in /proc for a kubelet, then the unit and layout files.
+func BenchmarkDiscoverHost(b *testing.B) {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	b.ReportMetric(float64(len(procs)), "processes")
+	for b.Loop() {
+		if _, err := Discover(hostpath.Default); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestDiscoverThroughSymlinkedDirectories(t *testing.T) {
+	root := hostpath.Root(t.TempDir())
+	// /etc/kubernetes is an absolute link inside the root (a config
+	// management layout); outside the root the same path does not exist.
+	write(t, root, map[string]string{"/srv/k8s/kubelet.conf": "x", "/etc/hostname": "n1"})
+	if err := os.Symlink("/srv/k8s", root.Path("/etc/kubernetes")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Discover(root)
+	if err != nil || !f.Found || !strings.HasPrefix(f.From, "kubeadm layout") {
+		t.Fatalf("Discover = %+v, %v; want the kubeadm layout found through the link", f, err)
+	}
+	if err := os.Symlink("/srv/k8s/gone.pem", root.Path("/srv/k8s/current.pem")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = root.ReadFile("/etc/kubernetes/current.pem")
+	if got := Fault(root, "/etc/kubernetes/current.pem", err); got != FaultDangling {
+		t.Errorf("dangling link under a linked directory: %q", got)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
+	"sync"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
 )
@@ -189,4 +191,32 @@ func (n *Node) Active() (*Kubeconfig, error) {
 		return nil, n.KubeconfigErr
 	}
 	return nil, n.BootstrapErr
+}
+
+// Loader loads the node once for all the checks of one invocation: they run
+// one after another within a few seconds, and the kubelet's files need not
+// be found and parsed once per check. A nil Loader loads every time.
+// Checks share the Node it returns and must not change it.
+type Loader struct {
+	mu   sync.Mutex
+	key  string
+	done bool
+	node *Node
+	err  error
+}
+
+// Load is the package's Load, remembered for the same root and override.
+func (l *Loader) Load(root hostpath.Root, override Files) (*Node, error) {
+	if l == nil {
+		return Load(root, override)
+	}
+	key := strings.Join([]string{string(root), override.Config, override.Kubeconfig, override.BootstrapKubeconfig,
+		override.CertDir, override.RootDir, override.ConfigDir}, "\x00")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done || l.key != key {
+		l.node, l.err = Load(root, override)
+		l.key, l.done = key, true
+	}
+	return l.node, l.err
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 	"syscall"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
@@ -132,10 +134,20 @@ func Fault(root hostpath.Root, p string, err error) FileFault {
 	case errors.Is(err, syscall.EISDIR):
 		return FaultDir
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
-		if fi, lerr := os.Lstat(root.Path(p)); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if fi, lerr := lstat(root, p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 			return FaultDangling
 		}
 		return FaultMissing
 	}
 	return FaultNone
+}
+
+// lstat is os.Lstat of host path p: its directory's symlinks resolved inside
+// the root, its last component not followed.
+func lstat(root hostpath.Root, p string) (fs.FileInfo, error) {
+	dir, err := root.Resolve(path.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	return os.Lstat(filepath.Join(dir, path.Base(p)))
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
 )
 
@@ -38,6 +39,9 @@ const (
 type Check struct {
 	Timeout time.Duration
 	Files   kubeletfiles.Files
+	// Loader shares one load of the kubelet's files among the checks of
+	// an invocation (nil: load for this check alone).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -59,7 +63,7 @@ func (c *Check) MaxAge() time.Duration { return MaxAge }
 
 // Run implements doctor.Check.
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	n, err := kubeletfiles.Load(env.Root, c.Files)
+	n, err := c.Loader.Load(env.Root, c.Files)
 	if err != nil || !n.Files.Found {
 		return nil, err // no kubelet under the root: nothing to probe for
 	}
@@ -87,7 +91,7 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	f := probe(pctx, k.Cluster, host, port, env.Now)
+	f := probe(pctx, env.Root, k.Cluster, host, port, env.Now)
 	if err := callerDone(ctx); err != nil {
 		return nil, err // our caller's deadline says nothing about the server
 	}
@@ -132,11 +136,11 @@ func proxied(k *kubeletfiles.Kubeconfig, env map[string]string, now time.Time) *
 
 // probe resolves, connects, handshakes and asks /livez, naming the first
 // step that fails.
-func probe(ctx context.Context, c kubeletfiles.Cluster, host, port string, now time.Time) doctor.Finding {
+func probe(ctx context.Context, root hostpath.Root, c kubeletfiles.Cluster, host, port string, now time.Time) doctor.Finding {
 	addrs := []string{host}
 	if net.ParseIP(host) == nil {
 		var err error
-		if addrs, err = net.DefaultResolver.LookupHost(ctx, host); err != nil {
+		if addrs, err = kubeletfiles.LookupHost(ctx, root, host); err != nil {
 			return dnsFailure(host, err, now)
 		}
 	}

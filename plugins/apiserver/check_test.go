@@ -160,3 +160,17 @@ func TestCallerDeadlineIsNotAFinding(t *testing.T) {
 		t.Errorf("caller's deadline: %+v, want an error", fs)
 	}
 }
+
+func TestNameFromTheNodesHostsFile(t *testing.T) {
+	ca := pkitest.NewCA(t, "kubernetes", time.Time{}, time.Time{})
+	addr := pkitest.ServeTLS(t, ca.Issue(t, pkitest.Leaf{CN: "kube-apiserver", Server: true}), 403)
+	_, port, _ := strings.Cut(addr, ":")
+	// The name is only in the node's /etc/hosts, not this process's: the
+	// probe must find it there, as the kubelet on the node does.
+	root := node(t, "https://control-plane.kubelet-doctor.invalid:"+port, "")
+	pkitest.Write(t, root, "/etc/hosts", []byte("# kubeadm endpoint\n127.0.0.1 localhost\n127.0.0.1\tCONTROL-PLANE.kubelet-doctor.invalid cp # the API server\n"), 0o644)
+	fs := run(t, root, time.Second)
+	if len(fs) != 1 || fs[0].Status != doctor.OK || !strings.Contains(fs[0].Detail, "403") {
+		t.Errorf("got %+v, want reachable through the node's hosts file", fs)
+	}
+}

@@ -25,6 +25,9 @@ var tokenRE = regexp.MustCompile(`^[a-z0-9]{6}\.[a-z0-9]{16}$`)
 // Check reads the kubelet's kubeconfig and bootstrap kubeconfig.
 type Check struct {
 	Files kubeletfiles.Files
+	// Loader shares one load of the kubelet's files among the checks of
+	// an invocation (nil: load for this check alone).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -46,7 +49,7 @@ func (c *Check) Source() doctor.Source { return doctor.SourceNodeState }
 // otherwise; so the bootstrap kubeconfig is judged only when it would be
 // used (a leftover one with a long-expired token is harmless).
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	n, err := kubeletfiles.Load(env.Root, c.Files)
+	n, err := c.Loader.Load(env.Root, c.Files)
 	if err != nil || !n.Files.Found {
 		return nil, err
 	}

@@ -29,6 +29,9 @@ const DefaultWarn = 30 * 24 * time.Hour
 type Check struct {
 	Warn  time.Duration
 	Files kubeletfiles.Files
+	// Loader shares one load of the kubelet's files among the checks of
+	// an invocation (nil: load for this check alone).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -47,7 +50,7 @@ func (c *Check) Source() doctor.Source { return doctor.SourceNodeState }
 
 // Run implements doctor.Check.
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	n, err := kubeletfiles.Load(env.Root, c.Files)
+	n, err := c.Loader.Load(env.Root, c.Files)
 	if err != nil || !n.Files.Found {
 		return nil, err // no kubelet under the root: nothing to judge
 	}
@@ -141,7 +144,7 @@ func caDates(cas []*x509.Certificate, what string, warn time.Duration, now time.
 			"ca-expired", "the cluster CA must be renewed and redistributed to every node", now), ""
 	case best.NotAfter.Sub(now) < warn:
 		left := best.NotAfter.Sub(now)
-		return problem("KubeletCAExpiring", fmt.Sprintf("cluster CA expires in %dd", int(left/(24*time.Hour))),
+		return problem("KubeletCAExpiring", "cluster CA expires in "+human(left),
 			fmt.Sprintf("%s (%s) expires %s", what, best.Subject.CommonName, best.NotAfter.UTC().Format(time.RFC3339)),
 			"ca-expiring", "plan the cluster CA rotation now; every node's kubeconfig needs the new CA", now), ""
 	}
@@ -197,4 +200,17 @@ func clientChain(n *kubeletfiles.Node, now time.Time) (*doctor.Finding, string) 
 	}
 	return problem("KubeletClientCertUntrusted", "client cert does not verify against client CA", err.Error(),
 		"client-chain", "re-bootstrap the node so that the cluster CA signs its certificate", now), ""
+}
+
+// human is a duration in the largest whole unit: "3d", "5h", "12m".
+func human(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	}
+	return fmt.Sprintf("%ds", int(d/time.Second))
 }

@@ -189,3 +189,16 @@ func TestHandshakeHonoursCallerDeadline(t *testing.T) {
 		t.Fatal("a probe cut by its caller's deadline must say it could not look")
 	}
 }
+
+func TestHandshakeByNameFromTheNodesHostsFile(t *testing.T) {
+	ca := pkitest.NewCA(t, "kubernetes", time.Time{}, time.Time{})
+	const name = "cp.kubelet-doctor.invalid"
+	addr := pkitest.ServeTLS(t, ca.Issue(t, pkitest.Leaf{CN: "kube-apiserver", DNS: []string{name}, Server: true}), 403)
+	_, port, _ := strings.Cut(addr, ":")
+	root := kubeadmNode(t, ca, ca, "https://"+name+":"+port)
+	pkitest.Write(t, root, "/etc/hosts", []byte("127.0.0.1 "+name+"\n"), 0o644)
+	fs := runCheck(t, &Probe{Timeout: time.Second}, root)
+	if len(fs) != 1 || fs[0].Status != doctor.OK || !strings.Contains(fs[0].Detail, "verified for "+name) {
+		t.Errorf("got %+v, want the server verified for %s", fs, name)
+	}
+}

@@ -31,6 +31,9 @@ const (
 type Probe struct {
 	Timeout time.Duration
 	Files   kubeletfiles.Files
+	// Loader shares one load of the kubelet's files among the checks of
+	// an invocation (nil: load for this check alone).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -54,7 +57,7 @@ func (p *Probe) MaxAge() time.Duration { return ProbeMaxAge }
 // verify (no kubeconfig, verification off) or the server cannot be reached:
 // the on-disk check and the reachability probe speak for those.
 func (p *Probe) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	n, err := kubeletfiles.Load(env.Root, p.Files)
+	n, err := p.Loader.Load(env.Root, p.Files)
 	if err != nil || !n.Files.Found {
 		return nil, err
 	}
@@ -80,7 +83,7 @@ func (p *Probe) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	hs, err := handshake(pctx, net.JoinHostPort(host, port), name, roots, env.Now)
+	hs, err := handshake(pctx, n, host, port, name, roots, env.Now)
 	if err := callerDone(ctx); err != nil {
 		return nil, err // our caller's deadline says nothing about the server
 	}
@@ -116,13 +119,27 @@ type shake struct {
 	verr error
 }
 
-// handshake completes a TLS handshake with addr and verifies the peer for
+// handshake completes a TLS handshake with host:port (the name resolved as
+// the node resolves it) and verifies the peer for
 // name against roots at now. The handshake itself does not verify, so that
 // a failed verification still shows the certificate it failed on: nothing
 // is sent on the connection, no credential and no request.
-func handshake(ctx context.Context, addr, name string, roots *x509.CertPool, now time.Time) (shake, error) {
+func handshake(ctx context.Context, n *kubeletfiles.Node, host, port, name string, roots *x509.CertPool, now time.Time) (shake, error) {
+	addrs := []string{host}
+	if net.ParseIP(host) == nil {
+		var err error
+		if addrs, err = kubeletfiles.LookupHost(ctx, n.Root, host); err != nil {
+			return shake{}, err
+		}
+	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	var conn net.Conn
+	var err error
+	for _, a := range addrs {
+		if conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(a, port)); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return shake{}, err
 	}
@@ -178,7 +195,7 @@ func judge(hs shake, server, name, what string, now time.Time) doctor.Finding {
 			who = "API server's CA"
 		}
 		f.Reason, f.Label, f.Rule = "KubeletAPIServerCertExpired", "x509 expired: "+who, "server-expired"
-		f.Detail = fmt.Sprintf("%s: %s %q expired %s", server, who, inv.Cert.Subject.CommonName, stamp(inv.Cert.NotAfter))
+		f.Detail = fmt.Sprintf("%s: %q expired %s", server, inv.Cert.Subject.CommonName, stamp(inv.Cert.NotAfter))
 		f.Hint = "renew the API server's serving certificate (kubeadm certs renew apiserver) or check the node's clock"
 	case errors.As(verr, &ua):
 		f.Reason, f.Label, f.Rule = "KubeletCAUnknownAuthority", "x509 unknown authority", "server-unknown-authority"

@@ -33,6 +33,9 @@ type Check struct {
 	Warn time.Duration
 	// Files override what discovery finds (the command line's flags).
 	Files kubeletfiles.Files
+	// Loader shares one load of the kubelet's files among the checks of
+	// an invocation (nil: load for this check alone).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -51,7 +54,7 @@ func (c *Check) Source() doctor.Source { return doctor.SourceNodeState }
 
 // Run implements doctor.Check.
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	n, err := kubeletfiles.Load(env.Root, c.Files)
+	n, err := c.Loader.Load(env.Root, c.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +164,8 @@ func (r *run) validity(what, where string, c *x509.Certificate, kind string) {
 		r.problem(reason+"Expired", what+" expired",
 			fmt.Sprintf("%s expired %s (%s ago)", where, stamp(c.NotAfter), human(r.now.Sub(c.NotAfter))), kind+"-expired",
 			rotateHint(kind))
+		// The episode began when the certificate expired: alerts key on it.
+		r.out[len(r.out)-1].Since = c.NotAfter
 		return
 	}
 	left := c.NotAfter.Sub(r.now)

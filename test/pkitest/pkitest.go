@@ -208,6 +208,7 @@ type KC struct {
 	CertData, KeyData  []byte
 	Token              string
 	InsecureSkipVerify bool
+	TLSServerName      string
 }
 
 // YAML renders the kubeconfig as kubeadm writes one.
@@ -225,6 +226,9 @@ func (k KC) YAML() []byte {
 	}
 	if k.InsecureSkipVerify {
 		s += "    insecure-skip-tls-verify: true\n"
+	}
+	if k.TLSServerName != "" {
+		s += "    tls-server-name: " + k.TLSServerName + "\n"
 	}
 	s += "contexts:\n- name: default\n  context: {cluster: kubernetes, user: kubelet}\ncurrent-context: default\n" +
 		"users:\n- name: kubelet\n  user:\n"
@@ -325,3 +329,6 @@ func Blackhole(t testing.TB) string {
 	})
 	return addr
 }
+
+// Loopback is 127.0.0.1, for a certificate's IP SANs.
+func Loopback() []net.IP { return []net.IP{net.IPv4(127, 0, 0, 1)} }
