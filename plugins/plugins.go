@@ -57,10 +57,10 @@ func Checks(o Options) []doctor.Check {
 		&catrust.Probe{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
 		&bootstrap.Check{Files: o.KubeletFiles, Loader: kl},
 		&apiserver.Check{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
-		&kubeletconfig.Check{Locate: kubeletconfig.Discovered(o.KubeletFiles), Reference: o.Reference, DriftIgnore: o.DriftIgnore},
-		&dns.Check{Locate: kubeletconfig.Discovered(o.KubeletFiles), Reference: o.Reference},
-		&hostpaths.Check{Files: o.KubeletFiles},
-		&podresources.Check{Files: o.KubeletFiles, Timeout: o.ProbeTimeout},
+		&kubeletconfig.Check{Locate: kubeletconfig.Discovered(kl, o.KubeletFiles), Reference: o.Reference, DriftIgnore: o.DriftIgnore},
+		&dns.Check{Locate: kubeletconfig.Discovered(kl, o.KubeletFiles), Reference: o.Reference},
+		&hostpaths.Check{Files: o.KubeletFiles, Loader: kl},
+		&podresources.Check{Files: o.KubeletFiles, Timeout: o.ProbeTimeout, Loader: kl},
 		&unit.Check{Unit: o.Unit, Healthz: o.Healthz, Timeout: o.ProbeTimeout, Restarts: o.CrashLoopRestarts},
 	}
 }

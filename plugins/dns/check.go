@@ -43,7 +43,7 @@ func (c *Check) Conditions() []string { return []string{condition.TypeDNS} }
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
 	locate := c.Locate
 	if locate == nil {
-		locate = kubeletconfig.Discovered(kubeletfiles.Files{})
+		locate = kubeletconfig.Discovered(nil, kubeletfiles.Files{})
 	}
 	files, err := locate(env.Root)
 	if err != nil {

@@ -32,6 +32,8 @@ const PodLogsDir = "/var/log/pods"
 // Check looks at the kubelet's host paths.
 type Check struct {
 	Files kubeletfiles.Files // overrides of what discovery finds
+	// Loader shares one discovery among an invocation's checks (nil: anew).
+	Loader *kubeletfiles.Loader
 }
 
 var _ doctor.Check = (*Check)(nil)
@@ -44,14 +46,14 @@ func (c *Check) Conditions() []string { return []string{condition.TypeResources}
 
 // Run implements doctor.Check.
 func (c *Check) Run(_ context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	kf, err := kubeletfiles.Discover(env.Root)
+	node, err := c.Loader.Load(env.Root, c.Files)
 	if err != nil {
 		return nil, fmt.Errorf("find the kubelet's files: %w", err)
 	}
+	kf := node.Files
 	if !kf.Found && !overridden(c.Files) {
 		return nil, nil // no kubelet here: nothing to judge
 	}
-	kf = kf.With(c.Files)
 	dirs := []string{kf.RootDir, kf.CertDir, path.Join(kf.RootDir, "pods"), path.Join(kf.RootDir, "plugins"), PodLogsDir}
 	var out []doctor.Finding
 	for _, d := range dirs {

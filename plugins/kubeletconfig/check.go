@@ -48,7 +48,7 @@ var dropInDirs = []string{"/etc/kubernetes/kubelet.conf.d", "/var/lib/kubelet/co
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
 	locate := c.Locate
 	if locate == nil {
-		locate = Discovered(kubeletfiles.Files{})
+		locate = Discovered(nil, kubeletfiles.Files{})
 	}
 	files, err := locate(env.Root)
 	if err != nil {
@@ -244,14 +244,17 @@ func FixedLocator(config, configDir string) Locator {
 // command line or unit was read (or the paths were given): a kubelet whose
 // command line has no --config then runs on built-in defaults. A config
 // found only by layout that is not there means nothing was found.
-func Discovered(override kubeletfiles.Files) Locator {
+//
+// loader shares one discovery among the checks of an invocation (nil:
+// discover anew).
+func Discovered(loader *kubeletfiles.Loader, override kubeletfiles.Files) Locator {
 	return func(root hostpath.Root) (Files, error) {
-		kf, err := kubeletfiles.Discover(root)
+		n, err := loader.Load(root, override)
 		if err != nil {
 			return Files{}, err
 		}
+		kf := n.Files
 		given := override.Config != "" || override.ConfigDir != ""
-		kf = kf.With(override)
 		known := given || strings.HasPrefix(kf.From, "process ") || strings.HasPrefix(kf.From, "systemd unit ")
 		f := Files{Config: kf.Config, ConfigDir: kf.ConfigDir, From: kf.From, Known: known, Flags: kf.Flags,
 			Found: kf.Found || given}

@@ -48,6 +48,8 @@ const (
 type Check struct {
 	Files   kubeletfiles.Files // overrides of what discovery finds (RootDir)
 	Timeout time.Duration
+	// Loader shares one discovery among an invocation's checks (nil: anew).
+	Loader *kubeletfiles.Loader
 }
 
 var (
@@ -69,14 +71,15 @@ func (c *Check) Source() doctor.Source { return doctor.SourceProbe }
 
 // Run implements doctor.Check.
 func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, error) {
-	kf, err := kubeletfiles.Discover(env.Root)
+	node, err := c.Loader.Load(env.Root, c.Files)
 	if err != nil {
 		return nil, fmt.Errorf("find the kubelet's root dir: %w", err)
 	}
+	kf := node.Files
 	if !kf.Found && !overridden(c.Files) {
 		return nil, nil // no kubelet here: nothing to judge
 	}
-	sock := path.Join(kf.With(c.Files).RootDir, Socket)
+	sock := path.Join(kf.RootDir, Socket)
 	real := kubeletconfig.HostPath(env.Root, sock)
 	fi, err := os.Stat(real)
 	switch {
