@@ -70,6 +70,7 @@ fmt:
 generate: ## regenerate docs/conditions.md and config/ from the rule registry
 	$(GO) generate ./internal/...
 	$(GO) generate ./config/...  # the ConfigMap embeds config/npd, generated above
+	$(GO) generate ./cmd/...     # docs/cli.md from the commands' flags
 
 clean:
 	rm -rf $(BIN)

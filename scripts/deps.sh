@@ -11,6 +11,8 @@ declare -A need=(
   [/lib/systemd/systemd-journal-remote]=systemd-journal-remote
   [/usr/bin/dbus-daemon]=dbus-daemon
   [/usr/bin/flock]=util-linux
+  [/usr/bin/zsh]=zsh
+  [/usr/bin/tmux]=tmux
 )
 
 missing=()
