@@ -58,6 +58,12 @@ bench: build npd ## measure against the sd_journal floor, journalctl|grep and lo
 fuzz-brief:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/klog
 	$(GO) test -run='^$$' -fuzz='^FuzzClassify$$' -fuzztime=$(FUZZTIME) ./internal/rules
+	@# Node input parsers; their seeds are whole config files, which the
+	@# default minimizer would spend the whole fuzz time on.
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./plugins/kubeletconfig
+	$(GO) test -run='^$$' -fuzz='^FuzzRuntimeConfig$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./plugins/kubeletconfig
+	$(GO) test -run='^$$' -fuzz='^FuzzProc$$' -fuzztime=$(FUZZTIME) ./plugins/kubeletconfig
+	$(GO) test -run='^$$' -fuzz='^FuzzParseResolvConf$$' -fuzztime=$(FUZZTIME) ./plugins/dns
 
 fuzz: ## fuzz the klog parser and the classifier for longer
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=$${FUZZTIME:-2m}

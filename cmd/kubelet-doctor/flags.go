@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
@@ -16,6 +17,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/plugins"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/certs"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/logs"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/unit"
 )
 
 // listFlag is a repeatable string flag that also splits on commas.
@@ -56,6 +58,11 @@ type pluginFlags struct {
 	kubeletFiles kubeletfiles.Files
 	certWarn     time.Duration
 	probeTimeout time.Duration
+	// Kubelet config drift, DNS and startup.
+	reference   string
+	driftIgnore listFlag
+	healthz     string
+	restarts    int
 }
 
 // register adds the flags of the NPD plugin commands (check, alert).
@@ -66,6 +73,8 @@ func (f *pluginFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.reuseWithin, "reuse-within", 2*time.Second, "use the shared state without reading the journal when it is younger than this")
 	fs.DurationVar(&f.hold, "hold", 2*time.Minute, "keep a True condition True through \"cannot tell\" for at most this long (no repair timer restarts)")
 	fs.IntVar(&f.maxOutput, "max-output", sink.MaxMessage, "bytes of the message line (NPD's max_output_length)")
+	fs.StringVar(&f.healthz, "healthz-url", unit.DefaultHealthz, `the kubelet's healthz endpoint for KubeletStartupProblem ("-": do not probe)`)
+	fs.IntVar(&f.restarts, "crash-loop-restarts", condition.CrashLoopExits, "unit restarts, with the kubelet not settled, that make a crash loop")
 }
 
 // registerShared adds the flags every evaluating command has.
@@ -91,6 +100,9 @@ func (f *pluginFlags) registerNodeState(fs *flag.FlagSet) {
 	fs.StringVar(&f.kubeletFiles.CertDir, "cert-dir", "", "the kubelet's --cert-dir (default: found, else "+kubeletfiles.DefaultCertDir+")")
 	fs.DurationVar(&f.certWarn, "cert-warn", certs.DefaultWarn, "a certificate expiring within this is a problem while nothing rotates it")
 	fs.DurationVar(&f.probeTimeout, "probe-timeout", 3*time.Second, "deadline of one API server probe (below --timeout)")
+	fs.StringVar(&f.kubeletFiles.ConfigDir, "kubelet-config-dir", "", "the kubelet's --config-dir of drop-ins (default: found)")
+	fs.StringVar(&f.reference, "reference", "", "the cluster's kubelet config: a KubeletConfiguration or the kube-system/kubelet-config ConfigMap (enables drift)")
+	fs.Var(&f.driftIgnore, "drift-ignore", "config fields that may differ from --reference, besides the node-specific defaults (repeatable)")
 }
 
 // validate checks the shared flags after parsing and applies --log-level.
@@ -151,12 +163,17 @@ func (f *pluginFlags) source() logs.JournalSource {
 func (f *pluginFlags) options() plugins.Options {
 	src := f.source()
 	return plugins.Options{
-		Journal:      src,
-		Window:       logs.Window{Span: f.window, BootGrace: f.bootGrace},
-		ReuseWithin:  f.reuseWithin,
-		MaxEntries:   f.maxEntries,
-		KubeletFiles: f.kubeletFiles,
-		CertWarn:     f.certWarn,
-		ProbeTimeout: f.probeTimeout,
+		Journal:           src,
+		Window:            logs.Window{Span: f.window, BootGrace: f.bootGrace},
+		ReuseWithin:       f.reuseWithin,
+		MaxEntries:        f.maxEntries,
+		KubeletFiles:      f.kubeletFiles,
+		CertWarn:          f.certWarn,
+		ProbeTimeout:      f.probeTimeout,
+		Reference:         f.reference,
+		DriftIgnore:       f.driftIgnore,
+		Unit:              src.Match.Units[0],
+		Healthz:           f.healthz,
+		CrashLoopRestarts: f.restarts,
 	}
 }

@@ -180,6 +180,7 @@ func TestCluster(t *testing.T) {
 	}
 	run("before-registration", s.testBeforeRegistration)
 	run("repair", s.testRepair)
+	run("config-drift", s.testDrift)
 	for _, sc := range scenarios {
 		run("scenario/"+sc.name, func(t *testing.T) { s.testScenario(t, sc) })
 	}

@@ -125,6 +125,7 @@ type testNode struct {
 	Name  string
 	Root  string // holds var/log/journal/<machine-id>/system.journal
 	State string
+	Args  []string // more plugin arguments (--reference=...)
 }
 
 // journalFile is where the export helper appends the node's journal: the
@@ -175,7 +176,7 @@ func rewriteConfig(src []byte, bin string, node *testNode, interval time.Duratio
 			continue
 		}
 		rule["path"] = bin
-		rule["args"] = rewriteArgs(args, node)
+		rule["args"] = append(rewriteArgs(args, node), node.Args...)
 		keep = append(keep, rule)
 	}
 	cfg["rules"] = keep
