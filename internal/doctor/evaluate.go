@@ -222,7 +222,7 @@ func merge(cond condition.Condition, fs []Finding, runs []CheckRun) *Verdict {
 		if d := rank(b.Status) - rank(a.Status); d != 0 {
 			return d
 		}
-		if d := b.Source.strength() - a.Source.strength(); d != 0 {
+		if d := strength(cond, b) - strength(cond, a); d != 0 {
 			return d
 		}
 		return b.Count - a.Count
@@ -232,6 +232,17 @@ func merge(cond condition.Condition, fs []Finding, runs []CheckRun) *Verdict {
 		v.Lead.Label = cond.HealthyMessage
 	}
 	return v
+}
+
+// strength orders problems of one condition for the lead. What the node
+// shows now beats what the journal recorded, except for the kubelet process
+// itself: a unit that restarts is the symptom there, and the fatal error the
+// kubelet logged before each exit is the cause the message must name.
+func strength(cond condition.Condition, f Finding) int {
+	if cond.Counting == condition.Lifecycle && f.Source == SourceJournal && f.Detail != "" {
+		return SourceNodeState.strength() + 1
+	}
+	return f.Source.strength()
 }
 
 func rank(s Status) int {

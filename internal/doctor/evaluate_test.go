@@ -104,6 +104,26 @@ func TestMergePrecedence(t *testing.T) {
 	}
 }
 
+// For the kubelet process, the fatal error it logged is the cause; the unit's
+// restart count over D-Bus only confirms the loop.
+func TestTheFatalErrorLeadsTheStartupCondition(t *testing.T) {
+	st := condition.TypeStartup
+	unit := &fixed{name: "unit", conds: []string{st}, fs: []Finding{problem(st, SourceProbe, "kubelet crash loop: 7 restarts", 7)}}
+	fatal := problem(st, SourceJournal, "crash-loop", 3)
+	fatal.Detail = "kubelet config file missing: /var/lib/kubelet/config.yaml"
+	j := &fixed{name: "journal", conds: []string{st}, fs: []Finding{fatal}}
+	v := evaluate(t, env(t), []Check{j, unit}, st)[st]
+	if v.Lead.Source != SourceJournal || v.Lead.Detail == "" {
+		t.Errorf("lead %+v, want the journal's fatal error", v.Lead)
+	}
+	// Without a fatal error in view the unit's evidence leads.
+	bare := problem(st, SourceJournal, "crash-loop", 3)
+	v = evaluate(t, env(t), []Check{&fixed{name: "journal", conds: []string{st}, fs: []Finding{bare}}, unit}, st)[st]
+	if v.Lead.Source != SourceProbe {
+		t.Errorf("lead %+v, want the unit's", v.Lead)
+	}
+}
+
 func TestNoCheckForAConditionIsUnknown(t *testing.T) {
 	v := evaluate(t, env(t), nil, condition.TypeDNS)[condition.TypeDNS]
 	if v.Status != Unknown {
