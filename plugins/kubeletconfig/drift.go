@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -115,7 +116,7 @@ logging: {format: text, flushFrequency: 5s, verbosity: 0, options: {json: {infoB
 
 // defaults is defaultsYAML flattened; whole maps (evictionHard) default as
 // a unit, see leaves.
-var defaults = func() map[string]string {
+var defaults = sync.OnceValue(func() map[string]string {
 	var m map[string]any
 	if err := yaml.Unmarshal([]byte(defaultsYAML), &m); err != nil {
 		panic(fmt.Sprintf("kubeletconfig: defaults: %v", err)) // a constant: caught by every test
@@ -123,7 +124,7 @@ var defaults = func() map[string]string {
 	out := map[string]string{}
 	flatten("", m, out)
 	return out
-}()
+})
 
 // Diff is one field that differs from the reference.
 type Diff struct {
@@ -145,10 +146,10 @@ func Drift(node, ref map[string]any, ignore []string) []Diff {
 		nv, nok := n[k]
 		rv, rok := r[k]
 		if !nok || unsetZero(k, nv) {
-			nv = defaults[k]
+			nv = defaults()[k]
 		}
 		if !rok || unsetZero(k, rv) {
-			rv = defaults[k]
+			rv = defaults()[k]
 		}
 		if nv != rv {
 			out = append(out, Diff{Field: k, Node: nv, Reference: rv})
@@ -164,7 +165,7 @@ func leaves(doc map[string]any) map[string]string {
 	out := map[string]string{}
 	flatten("", doc, out)
 	if _, ok := doc["evictionHard"]; !ok {
-		for k, v := range defaults {
+		for k, v := range defaults() {
 			if strings.HasPrefix(k, "evictionHard.") {
 				out[k] = v
 			}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -23,7 +24,8 @@ var schemaText string
 // string); "scalar" is a type with its own JSON form
 // (metav1.Duration, metav1.Time, resource.Quantity): a string or a number.
 // A map's values are at path ".*", a list's elements at "[]".
-var schema = func() map[string]string {
+// Built on first use: a plugin run that never reads a config pays nothing.
+var schema = sync.OnceValue(func() map[string]string {
 	m := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(schemaText), "\n") {
 		if line == "" {
@@ -37,14 +39,14 @@ var schema = func() map[string]string {
 	}
 	m[""] = "object"
 	return m
-}()
+})
 
 // checkSchema walks a decoded document against the schema as the kubelet's
 // strict decoder does: an unknown field (names are case-sensitive) is a
 // strict complaint, a value of the wrong JSON type an error (the kubelet
 // cannot decode the file at all).
 func checkSchema(v any, path string, strict *[]string) error {
-	kind, ok := schema[path]
+	kind, ok := schema()[path]
 	if !ok {
 		*strict = append(*strict, fmt.Sprintf("unknown field %q", strings.ReplaceAll(path, "[]", "")))
 		return nil

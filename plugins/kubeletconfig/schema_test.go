@@ -107,8 +107,8 @@ func TestConfigFieldsAreSchemaFields(t *testing.T) {
 	m := map[string]string{}
 	describe(reflect.TypeFor[Config](), "", m)
 	for p, k := range m {
-		if schema[p] != k {
-			t.Errorf("Config field %q is %q, v1beta1 says %q", p, k, schema[p])
+		if schema()[p] != k {
+			t.Errorf("Config field %q is %q, v1beta1 says %q", p, k, schema()[p])
 		}
 	}
 }

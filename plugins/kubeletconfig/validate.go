@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
 )
@@ -19,11 +20,13 @@ type Issue struct {
 }
 
 // dns1123Subdomain is the syntax of clusterDomain (a DNS subdomain).
-var dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+var dns1123Subdomain = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+})
 
 // ValidClusterDomain reports whether d is a usable cluster domain.
 func ValidClusterDomain(d string) bool {
-	return len(d) <= 253 && dns1123Subdomain.MatchString(d)
+	return len(d) <= 253 && dns1123Subdomain().MatchString(d)
 }
 
 // Validate checks the fields whose mistakes stop a kubelet or its pods.
