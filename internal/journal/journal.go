@@ -30,17 +30,42 @@ type Entry struct {
 // long is a dump, not a diagnosis).
 const MaxMessage = 64 << 10
 
-// Match selects the kubelet's entries. An entry matches when its
-// _SYSTEMD_UNIT is one of Units, or its SYSLOG_IDENTIFIER one of
-// Identifiers, or it is systemd's own entry about one of Units
-// (UNIT=<unit> with _PID=1: "Main process exited", "Scheduled restart job").
+// Match selects the kubelet's entries by fields journald sets itself from
+// the sender's kernel credentials and cgroup, which a logging client cannot
+// forge (journald drops client fields starting with '_'). MESSAGE,
+// SYSLOG_IDENTIFIER and UNIT are the client's own words: anyone can run
+// `logger -t kubelet "Successfully registered node"`. An entry matches when
+//
+//   - its _SYSTEMD_UNIT is one of Units: journald derives it from the
+//     sender's cgroup, which only root (systemd) places a process in; a
+//     user's own units show as _SYSTEMD_USER_UNIT under user@UID.service;
+//   - or it is systemd's own entry about one of Units ("Main process
+//     exited", "Scheduled restart job"): UNIT=<unit> with _PID=1 and _UID=0;
+//   - or its SYSLOG_IDENTIFIER is one of Identifiers and it was sent by one
+//     of IdentifierUIDs (_UID, default root only) over the native, syslog
+//     or stdout transport (_TRANSPORT journal, syslog, stdout): a kubelet
+//     run outside a unit of its own (a container, a script), whose
+//     identifier alone would let any local user speak for it. The kernel
+//     and audit transports are excluded: their text comes from elsewhere.
+//
+// Packagings that run the kubelet elsewhere set Units: k3s
+// (k3s.service, k3s-agent.service), MicroK8s (snap.microk8s.daemon-kubelite
+// .service); rke2 writes the kubelet's log to a file, not the journal. A
+// rootless kubelet logging by identifier sets IdentifierUIDs to its user.
 type Match struct {
 	Units       []string // default: kubelet.service
 	Identifiers []string // default: kubelet
+	// IdentifierUIDs are the _UID values whose Identifiers entries count
+	// (default: 0, root). Entries matched by unit need no uid.
+	IdentifierUIDs []string
 }
 
-// DefaultMatch is the match for a kubelet run by systemd as kubelet.service.
-var DefaultMatch = Match{Units: []string{"kubelet.service"}, Identifiers: []string{"kubelet"}}
+// DefaultMatch is the match for a kubelet run by systemd as kubelet.service,
+// or by root under the identifier kubelet.
+var DefaultMatch = Match{Units: []string{"kubelet.service"}, Identifiers: []string{"kubelet"}, IdentifierUIDs: []string{"0"}}
+
+// TrustedTransports are the _TRANSPORT values an identifier match accepts.
+var TrustedTransports = []string{"journal", "syslog", "stdout"}
 
 // Query says where to start reading.
 type Query struct {

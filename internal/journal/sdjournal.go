@@ -122,37 +122,19 @@ func libError(what string, err error) error {
 	return fmt.Errorf("%s: %w: %w", what, ErrNoLibrary, err)
 }
 
-// addMatches installs
+// addMatches installs (see Match)
 //
 //	[_SYSTEMD_UNIT=u1 _SYSTEMD_UNIT=u2 ...] OR
-//	[(UNIT=u1 UNIT=u2 ...) AND _PID=1] OR
-//	[SYSLOG_IDENTIFIER=i1 SYSLOG_IDENTIFIER=i2 ...]
+//	[(UNIT=u1 UNIT=u2 ...) AND _PID=1 AND _UID=0] OR
+//	[(SYSLOG_IDENTIFIER=i1 ...) AND (_UID=0 ...) AND (_TRANSPORT=journal ...)]
 //
 // sd_journal ORs the values of one field within a group and ANDs different
 // fields, and AddDisjunction ORs the groups; the middle group is what
-// `journalctl -u` adds for systemd's own messages about the unit.
+// `journalctl -u` adds for systemd's own messages about the unit, with the
+// uid as well. The matches select by data objects, so they cost nothing per
+// entry read.
 func addMatches(j *sdjournal.Journal, m Match) error {
-	units := nonEmpty(m.Units)
-	if len(units) == 0 {
-		units = DefaultMatch.Units
-	}
-	idents := nonEmpty(m.Identifiers)
-	if len(idents) == 0 {
-		idents = DefaultMatch.Identifiers
-	}
-	var terms []string
-	for _, u := range units {
-		terms = append(terms, "_SYSTEMD_UNIT="+u)
-	}
-	terms = append(terms, "+")
-	for _, u := range units {
-		terms = append(terms, "UNIT="+u)
-	}
-	terms = append(terms, "_PID=1", "+")
-	for _, i := range idents {
-		terms = append(terms, "SYSLOG_IDENTIFIER="+i)
-	}
-	for _, t := range terms {
+	for _, t := range matchTerms(m) {
 		var err error
 		if t == "+" {
 			err = j.AddDisjunction()
@@ -164,6 +146,38 @@ func addMatches(j *sdjournal.Journal, m Match) error {
 		}
 	}
 	return nil
+}
+
+// matchTerms returns the sd_journal match terms of m, "+" between groups.
+func matchTerms(m Match) []string {
+	or := func(v []string, dflt []string) []string {
+		if v = nonEmpty(v); len(v) == 0 {
+			return dflt
+		}
+		return v
+	}
+	units := or(m.Units, DefaultMatch.Units)
+	idents := or(m.Identifiers, DefaultMatch.Identifiers)
+	uids := or(m.IdentifierUIDs, DefaultMatch.IdentifierUIDs)
+	var terms []string
+	for _, u := range units {
+		terms = append(terms, "_SYSTEMD_UNIT="+u)
+	}
+	terms = append(terms, "+")
+	for _, u := range units {
+		terms = append(terms, "UNIT="+u)
+	}
+	terms = append(terms, "_PID=1", "_UID=0", "+")
+	for _, i := range idents {
+		terms = append(terms, "SYSLOG_IDENTIFIER="+i)
+	}
+	for _, u := range uids {
+		terms = append(terms, "_UID="+u)
+	}
+	for _, t := range TrustedTransports {
+		terms = append(terms, "_TRANSPORT="+t)
+	}
+	return terms
 }
 
 func nonEmpty(s []string) []string {

@@ -250,6 +250,10 @@ const machineID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
 func TestMatchSelectsKubeletEntries(t *testing.T) {
 	dir := t.TempDir()
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
+	userUnit := export.Logger(at(13), 1000, "kubelet", "user-unit")
+	userUnit.Unit = "user@1000.service"
+	userUnit.Fields["_SYSTEMD_USER_UNIT"] = "kubelet.service"
+	userUnit.Fields["_TRANSPORT"] = "stdout"
 	write(t, filepath.Join(dir, machineID, "system.journal"),
 		export.Kubelet(at(0), "k-unit"),
 		export.Entry{Time: at(1), Message: "k-ident", Identifier: "kubelet", Unit: "session-3.scope", PID: 777},
@@ -261,18 +265,25 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 		export.Entry{Time: at(7), Message: "k3s-ident", Identifier: "k3s", Unit: "session-1.scope", PID: 55},
 		export.Systemd(at(8), "k3s.service", "pid1-k3s"),
 		export.Entry{Time: at(9), Message: "kernel", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}},
+		// Forgeries: what a local user, a kmsg line or an audit record can make.
+		export.Logger(at(10), 1000, "kubelet", "logger-uid-1000"),
+		export.Entry{Time: at(11), Message: "kmsg-kubelet", Identifier: "kubelet", Fields: map[string]string{"_TRANSPORT": "kernel"}},
+		export.Entry{Time: at(12), Message: "pid1-not-root", Unit: "init.scope", PID: 1, AboutUnit: "kubelet.service", Fields: map[string]string{"_UID": "1000"}},
+		userUnit,
+		export.Entry{Time: at(14), Message: "audit-kubelet", Identifier: "kubelet", Fields: map[string]string{"_TRANSPORT": "audit"}},
 	)
 	tests := []struct {
 		name  string
 		match Match
 		want  string
 	}{
-		{"default: unit, identifier and PID 1 entries about the unit", DefaultMatch, "k-unit k-ident pid1-kubelet"},
+		{"default: unit, root's identifier and PID 1 entries about the unit", DefaultMatch, "k-unit k-ident pid1-kubelet"},
 		{"zero Match means DefaultMatch", Match{}, "k-unit k-ident pid1-kubelet"},
 		{"custom unit and identifier (k3s)", Match{Units: []string{"k3s.service"}, Identifiers: []string{"k3s"}}, "k3s-unit k3s-ident pid1-k3s"},
 		{"empty Identifiers default to kubelet", Match{Units: []string{"k3s.service"}}, "k-unit k-ident k3s-unit pid1-k3s"},
 		{"several units", Match{Units: []string{"kubelet.service", "k3s.service"}, Identifiers: []string{"kubelet"}}, "k-unit k-ident pid1-kubelet k3s-unit pid1-k3s"},
 		{"empty strings are ignored", Match{Units: []string{""}, Identifiers: []string{"", "k3s"}}, "k-unit pid1-kubelet k3s-unit k3s-ident"},
+		{"a rootless kubelet's uid trusts its identifier entries, not root's", Match{IdentifierUIDs: []string{"1000"}}, "k-unit pid1-kubelet logger-uid-1000 user-unit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,7 +292,7 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 			}
 		})
 	}
-	t.Run("agrees with journalctl -u for the unit part", func(t *testing.T) {
+	t.Run("agrees with journalctl -u for the unit part, which does not ask PID 1 for uid 0", func(t *testing.T) {
 		if _, err := exec.LookPath("journalctl"); err != nil {
 			t.Skip(err)
 		}
@@ -289,7 +300,7 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(strings.Fields(string(out)), " "); got != "k-unit pid1-kubelet" {
+		if got := strings.Join(strings.Fields(string(out)), " "); got != "k-unit pid1-kubelet pid1-not-root" {
 			t.Fatalf("journalctl -u kubelet.service: %q", got)
 		}
 	})
@@ -428,6 +439,20 @@ func TestFilesAndDirsMergeInTimeOrder(t *testing.T) {
 	if got, _ := readAll(t, open(t, DefaultMatch, persistent, volatile), Query{Since: at(5)}); got != "5 6 7 8 9 10" {
 		t.Fatalf("merged read since 5: %q", got)
 	}
+}
+
+// fileOffset returns the offset of the first occurrence of s in file.
+func fileOffset(t *testing.T, file, s string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), s)
+	if i < 0 {
+		t.Fatalf("%q not in %s", s, file)
+	}
+	return int64(i)
 }
 
 // corrupt overwrites n bytes at off with seeded random bytes.
@@ -632,11 +657,9 @@ func TestDamageInTheMiddle(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "system.journal")
 	const n = 2000
 	write(t, src, kubelets(t0, "k", n)...) // t0 .. t0+1999s
-	// Objects (entries, data, entry arrays) lie between the end of the two
-	// hash tables and tail_object_offset; damage the middle of that.
-	u64 := func(off int) int64 { return int64(binary.LittleEndian.Uint64(header(t, src, off, 8))) }
-	objStart := max(u64(104)+u64(112), u64(120)+u64(128)) // data/field hash table offset+size
-	at := ((objStart + u64(136)) / 2) &^ 7                // 136: tail_object_offset
+	// Objects (entries, data, entry arrays) are appended as entries come:
+	// damage the 16 KiB around the middle entry's MESSAGE.
+	at := (fileOffset(t, src, "MESSAGE=k1000") - 8<<10) &^ 7
 	corrupt(t, src, at, 16<<10)
 	later := t0.Add(time.Hour)
 

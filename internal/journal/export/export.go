@@ -44,7 +44,7 @@ type Entry struct {
 	Monotonic time.Duration
 	// Fields are extra fields (upper-case names), written in name order;
 	// a name given here replaces the writer's default for it (_HOSTNAME,
-	// _TRANSPORT, PRIORITY, _MACHINE_ID).
+	// _TRANSPORT, _UID, PRIORITY, _MACHINE_ID).
 	Fields map[string]string
 }
 
@@ -60,6 +60,14 @@ func Kubelet(t time.Time, msg string) Entry {
 // "kubelet.service: Main process exited, code=exited, status=1/FAILURE".
 func Systemd(t time.Time, unit, msg string) Entry {
 	return Entry{Time: t, Message: msg, Unit: "init.scope", Identifier: "systemd", PID: 1, AboutUnit: unit}
+}
+
+// Logger returns what `logger -t ident msg` run by uid in a login session
+// makes: the identifier is the client's to choose, _UID and _SYSTEMD_UNIT
+// are journald's.
+func Logger(t time.Time, uid int, ident, msg string) Entry {
+	return Entry{Time: t, Message: msg, Unit: "session-1.scope", Identifier: ident, PID: 31337,
+		Fields: map[string]string{"_UID": strconv.Itoa(uid), "_GID": strconv.Itoa(uid), "_TRANSPORT": "syslog", "_COMM": "logger"}}
 }
 
 // Unit returns an entry logged by another service (PID 1000).
@@ -216,6 +224,7 @@ func (w *Writer) Write(e Entry) error {
 	}
 	w.dflt(e, "_HOSTNAME", host)
 	w.dflt(e, "_TRANSPORT", "stdout")
+	w.dflt(e, "_UID", "0")
 	w.dflt(e, "PRIORITY", "6")
 	if e.PID != 0 {
 		w.num("_PID", int64(e.PID))
