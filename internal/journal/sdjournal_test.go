@@ -615,7 +615,7 @@ func TestOpenRefusesWhatSdJournalWouldSilentlySkip(t *testing.T) {
 func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "old", 5)...) // t0 .. t0+4s
-	archived := archive(t, filepath.Join(dir, "system.journal"))            // mtime t0+5s
+	archived := archive(t, filepath.Join(dir, "system.journal"))              // mtime t0+5s
 	mtime := t0.Add(5 * time.Second)
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0.Add(time.Hour), "new", 2)...)
 	_, newCursor := readAll(t, open(t, DefaultMatch, dir), Query{Since: t0.Add(time.Hour), Limit: 1})
