@@ -112,6 +112,14 @@ func (r *sdReader) openHandle(want []int) error {
 		return err
 	}
 	r.j, r.cur = j, want
+	for _, w := range want {
+		d, err := newDataIndex(r.files[w].f)
+		if err != nil {
+			r.closeHandle()
+			return err
+		}
+		r.idx = append(r.idx, d)
+	}
 	return nil
 }
 
@@ -119,7 +127,29 @@ func (r *sdReader) closeHandle() {
 	if r.j != nil {
 		r.j.Close()
 	}
-	r.j, r.cur = nil, nil
+	for _, d := range r.idx {
+		d.close()
+	}
+	r.j, r.cur, r.idx, r.lastIdx = nil, nil, nil, 0
+}
+
+// verify checks that the MESSAGE payload sd_journal returned ("MESSAGE=...")
+// is what journald stored: its hash names a data object in one of the files
+// read (see dataIndex). The file of the previous entry is tried first.
+func (r *sdReader) verify(payload string, at uint64) error {
+	for k := range r.idx {
+		i := (r.lastIdx + k) % len(r.idx)
+		found, err := r.idx[i].has(payload)
+		if err != nil {
+			return fmt.Errorf("read journal entry MESSAGE: %w", err)
+		}
+		if found {
+			r.lastIdx = i
+			return nil
+		}
+	}
+	return fmt.Errorf("read journal: the MESSAGE of the entry at %s matches no data object's hash in the %d files read: damaged in place (`journalctl --verify` names the file): %w",
+		time.UnixMicro(int64(at)).UTC().Format(time.RFC3339Nano), len(r.idx), ErrUnreadable)
 }
 
 // libError tells a failing libsystemd call (an errno) from a library that
@@ -222,8 +252,12 @@ type sdReader struct {
 	// own open descriptor.
 	files  []fileInfo
 	j      *sdjournal.Journal
-	cur    []int // the files j reads
-	closed bool
+	cur    []int        // the files j reads
+	idx    []*dataIndex // for each of cur, to verify what is read
+	// lastIdx is the index in idx of the file that held the previous
+	// entry's MESSAGE: entries come in runs from one file.
+	lastIdx int
+	closed  bool
 	// lastBoot is the previous entry's boot id: entries share one string
 	// per boot instead of one each.
 	lastBoot string
@@ -312,7 +346,7 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 			}
 		}
 		pending = false
-		msg, err := j.GetDataValue("MESSAGE")
+		msg, err := j.GetData("MESSAGE")
 		if err != nil {
 			if !errors.Is(err, syscall.ENOENT) {
 				// Not skipped: a systematic failure (say, a compression
@@ -324,6 +358,12 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 		e, err := r.stamps(j)
 		if err != nil {
 			return r.cursor(q.Cursor, count, true), err
+		}
+		if msg != "" {
+			if err := r.verify(msg, uint64(e.Realtime.UnixMicro())); err != nil {
+				return r.cursor(q.Cursor, count, true), err
+			}
+			msg = msg[len("MESSAGE="):]
 		}
 		if len(msg) > MaxMessage {
 			// Clone so that the rest of a huge value can be freed.

@@ -1268,3 +1268,83 @@ func TestBootIDAndMonotonicTime(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageDamagedInPlaceIsUnreadable: sd_journal returns a MESSAGE whose
+// bytes were overwritten in place as if journald had stored it (measured:
+// "unknown authority" read back as "unknown authoritx", no error). Read
+// checks each payload against the data hash table, in every layout
+// journald writes: keyed SipHash (systemd >= 246) or Jenkins hashes,
+// compact (>= 252) or regular objects.
+func TestMessageDamagedInPlaceIsUnreadable(t *testing.T) {
+	requireRemote(t)
+	const bad = "x509: certificate signed by unknown authority"
+	layouts := []struct {
+		name  string
+		env   map[string]string
+		flags uint32 // incompatible flags the file must (not) have
+		want  bool
+	}{
+		{"keyed hash, compact", nil, flagKeyedHash, true},
+		{"Jenkins hash", map[string]string{"SYSTEMD_JOURNAL_KEYED_HASH": "0"}, flagKeyedHash, false},
+		{"keyed hash, regular objects", map[string]string{"SYSTEMD_JOURNAL_COMPACT": "0"}, 0x10, false},
+	}
+	damages := []struct {
+		name   string
+		damage func(t *testing.T, file string)
+	}{
+		{"payload byte", func(t *testing.T, file string) {
+			overwrite(t, file, fileOffset(t, file, bad)+int64(len(bad))-1, "x")
+		}},
+		{"stored hash", func(t *testing.T, file string) {
+			// The object header (16 bytes) and hash (8) precede the
+			// payload's field name; the payload starts at 64 or 72.
+			off := fileOffset(t, file, "MESSAGE="+bad)
+			for _, start := range []int64{72, 64} {
+				if header(t, file, int(off-start), 1)[0] == objectData {
+					overwrite(t, file, off-start+objDataHash, "\xde\xad")
+					return
+				}
+			}
+			t.Fatal("no data object header before the payload")
+		}},
+	}
+	for _, l := range layouts {
+		for _, d := range damages {
+			t.Run(l.name+": "+d.name, func(t *testing.T) {
+				for k, v := range l.env {
+					t.Setenv(k, v)
+				}
+				dir := t.TempDir()
+				f := filepath.Join(dir, "system.journal")
+				write(t, f, export.Kubelet(t0, "before"), export.Kubelet(t0.Add(time.Second), bad), export.Kubelet(t0.Add(2*time.Second), "after"))
+				if got := binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4))&l.flags != 0; got != l.want {
+					t.Skipf("this journal-remote ignores %v (incompatible flags %#x)", l.env, binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4)))
+				}
+				if got, _ := readAll(t, open(t, DefaultMatch, dir), Query{}); got != "before "+bad+" after" {
+					t.Fatalf("intact file read %q", got)
+				}
+				d.damage(t, f)
+				got, _, err := collect(t, open(t, DefaultMatch, dir), Query{})
+				if !errors.Is(err, ErrUnreadable) {
+					t.Fatalf("read %q, err %v: want ErrUnreadable", got, err)
+				}
+				if strings.Join(got, " ") != "before" {
+					t.Fatalf("read %q before failing, want only the intact entry before", got)
+				}
+			})
+		}
+	}
+}
+
+// overwrite writes s at off in file.
+func overwrite(t *testing.T, file string, off int64, s string) {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte(s), off); err != nil {
+		t.Fatal(err)
+	}
+}
