@@ -250,10 +250,10 @@ type sdReader struct {
 	// files are the active files, checked at Open, and the archives,
 	// checked when a query first needs them; a checked good file holds our
 	// own open descriptor.
-	files  []fileInfo
-	j      *sdjournal.Journal
-	cur    []int        // the files j reads
-	idx    []*dataIndex // for each of cur, to verify what is read
+	files []fileInfo
+	j     *sdjournal.Journal
+	cur   []int        // the files j reads
+	idx   []*dataIndex // for each of cur, to verify what is read
 	// lastIdx is the index in idx of the file that held the previous
 	// entry's MESSAGE: entries come in runs from one file.
 	lastIdx int
