@@ -40,8 +40,10 @@ func TestMain(m *testing.M) {
 	// Warnings are asserted through a hook (see logged); keep output clean.
 	logrus.SetOutput(io.Discard)
 	code := m.Run()
-	if benchDir != "" {
-		os.RemoveAll(benchDir)
+	for _, d := range []string{benchDir, coldDir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	os.Exit(code)
 }
@@ -1347,4 +1349,115 @@ func overwrite(t *testing.T, file string, off int64, s string) {
 	if _, err := f.WriteAt([]byte(s), off); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// coldDir holds the many-archives directory across benchmark calls.
+var coldDir string
+
+const coldArchives = 3000
+
+// manyArchives makes a directory like a node that keeps a long journal:
+// coldArchives small archives from a month before t0 (sparse copies of one
+// real archive, renamed and dated as rotation leaves them) and an active
+// file with the kubelet's last entries.
+func manyArchives(b *testing.B) string {
+	requireRemote(b)
+	if coldDir != "" {
+		return coldDir
+	}
+	d, err := os.MkdirTemp("", "kd-journal-cold-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl := filepath.Join(d, "template", "system.journal")
+	if err := export.Append(tmpl, kubelets(t0.Add(-30*24*time.Hour), "old", 20)); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < coldArchives; i++ {
+		at := t0.Add(-30*24*time.Hour + time.Duration(i)*10*time.Minute)
+		f := filepath.Join(d, machineID, fmt.Sprintf("system@%032x-%016x-%016x.journal", 1, i*20+1, at.UnixMicro()))
+		os.MkdirAll(filepath.Dir(f), 0o755)
+		if err := export.SparseCopy(tmpl, f); err != nil {
+			b.Fatal(err)
+		}
+		os.Chtimes(f, at.Add(10*time.Minute), at.Add(10*time.Minute))
+	}
+	os.RemoveAll(filepath.Dir(tmpl))
+	if err := export.Append(filepath.Join(d, machineID, "system.journal"), kubelets(t0, "k", 10)); err != nil {
+		b.Fatal(err)
+	}
+	coldDir = d
+	return d
+}
+
+// dropCache evicts the files' pages from the page cache (fsync, then
+// POSIX_FADV_DONTNEED): a cold read of the files without dropping every
+// cache of the machine. Inodes and directory entries stay cached.
+func dropCache(b *testing.B, dir string) {
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		f.Sync()
+		const fadvDontneed = 4
+		if _, _, errno := syscall.Syscall6(syscall.SYS_FADVISE64, f.Fd(), 0, 0, fadvDontneed, 0, 0); errno != 0 {
+			return errno
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkColdArchives opens a directory of 3,000 archives whose pages
+// are not cached and reads the last ten minutes, under the plugin's 4 s
+// deadline; "headers" is what reading every archive's header costs, the
+// work Open did for each file before archives were judged by mtime.
+func BenchmarkColdArchives(b *testing.B) {
+	dir := manyArchives(b)
+	b.Run("window", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			dropCache(b, dir)
+			b.StartTimer()
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+			r, err := OpenContext(ctx, []string{dir}, DefaultMatch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			if _, err := r.Read(ctx, Query{Since: t0.Add(-10 * time.Minute)}, func(Entry) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			r.Close()
+			cancel()
+			if n != 10 {
+				b.Fatalf("read %d entries, want 10", n)
+			}
+		}
+	})
+	b.Run("headers", func(b *testing.B) {
+		paths, err := findFiles([]string{dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			dropCache(b, dir)
+			b.StartTimer()
+			for _, p := range paths {
+				info := checkFile(p)
+				if info.err != nil {
+					b.Fatal(info.err)
+				}
+				info.f.Close()
+			}
+		}
+	})
 }

@@ -426,3 +426,67 @@ func (t *tailBuffer) String() string {
 	defer t.mu.Unlock()
 	return strings.TrimSpace(string(t.b))
 }
+
+// Header offsets used by Archive (systemd journal-def.h, struct Header).
+const (
+	hdrSeqnumID     = 72  // sd_id128
+	hdrHeadSeqnum   = 168 // le64
+	hdrHeadRealtime = 184 // le64
+	hdrTailRealtime = 192 // le64
+)
+
+// Archive renames a finished journal file the way journald's rotation does,
+// system@<seqnum_id>-<head_seqnum>-<head_realtime>.journal in the same
+// directory, and sets its mtime a second after its last entry, as the
+// rotation's final header write leaves it. It returns the new path.
+func Archive(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	var h [hdrTailRealtime + 8]byte
+	_, err = io.ReadFull(f, h[:])
+	f.Close()
+	if err != nil {
+		return "", fmt.Errorf("read journal header of %q: %w", file, err)
+	}
+	le := binary.LittleEndian
+	to := filepath.Join(filepath.Dir(file), fmt.Sprintf("system@%s-%016x-%016x.journal",
+		hex.EncodeToString(h[hdrSeqnumID:hdrSeqnumID+16]), le.Uint64(h[hdrHeadSeqnum:]), le.Uint64(h[hdrHeadRealtime:])))
+	if err := os.Rename(file, to); err != nil {
+		return "", err
+	}
+	mtime := time.UnixMicro(int64(le.Uint64(h[hdrTailRealtime:]))).Add(time.Second)
+	return to, os.Chtimes(to, mtime, mtime)
+}
+
+// SparseCopy copies a journal file to a new file, leaving holes where the
+// source has zero blocks: journald preallocates 8 MiB per file, and a test
+// that needs thousands of archives needs them small on disk.
+func SparseCopy(from, to string) error {
+	src, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	const block = 4096
+	zero := make([]byte, block)
+	for off := 0; off < len(src); off += block {
+		end := min(off+block, len(src))
+		if string(src[off:end]) == string(zero[:end-off]) {
+			continue
+		}
+		if _, err := dst.WriteAt(src[off:end], int64(off)); err != nil {
+			dst.Close()
+			return err
+		}
+	}
+	if err := dst.Truncate(int64(len(src))); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
+}
