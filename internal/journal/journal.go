@@ -42,11 +42,11 @@ const MaxMessage = 64 << 10
 //   - or it is systemd's own entry about one of Units ("Main process
 //     exited", "Scheduled restart job"): UNIT=<unit> with _PID=1 and _UID=0;
 //   - or its SYSLOG_IDENTIFIER is one of Identifiers and it was sent by one
-//     of IdentifierUIDs (_UID, default root only) over the native, syslog
-//     or stdout transport (_TRANSPORT journal, syslog, stdout): a kubelet
-//     run outside a unit of its own (a container, a script), whose
-//     identifier alone would let any local user speak for it. The kernel
-//     and audit transports are excluded: their text comes from elsewhere.
+//     of IdentifierUIDs (_UID, default root only): a kubelet run outside a
+//     unit of its own (a container, a script), whose identifier alone would
+//     let any local user speak for it. Lines written to /dev/kmsg (root
+//     only) carry no _UID and audit records no SYSLOG_IDENTIFIER, so
+//     neither can pass this.
 //
 // Packagings that run the kubelet elsewhere set Units: k3s
 // (k3s.service, k3s-agent.service), MicroK8s (snap.microk8s.daemon-kubelite
@@ -63,9 +63,6 @@ type Match struct {
 // DefaultMatch is the match for a kubelet run by systemd as kubelet.service,
 // or by root under the identifier kubelet.
 var DefaultMatch = Match{Units: []string{"kubelet.service"}, Identifiers: []string{"kubelet"}, IdentifierUIDs: []string{"0"}}
-
-// TrustedTransports are the _TRANSPORT values an identifier match accepts.
-var TrustedTransports = []string{"journal", "syslog", "stdout"}
 
 // Query says where to start reading.
 type Query struct {

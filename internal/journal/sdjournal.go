@@ -178,13 +178,18 @@ func libError(what string, err error) error {
 //
 //	[_SYSTEMD_UNIT=u1 _SYSTEMD_UNIT=u2 ...] OR
 //	[(UNIT=u1 UNIT=u2 ...) AND _PID=1 AND _UID=0] OR
-//	[(SYSLOG_IDENTIFIER=i1 ...) AND (_UID=0 ...) AND (_TRANSPORT=journal ...)]
+//	[(SYSLOG_IDENTIFIER=i1 ...) AND (_UID=0 ...)]
 //
 // sd_journal ORs the values of one field within a group and ANDs different
 // fields, and AddDisjunction ORs the groups; the middle group is what
 // `journalctl -u` adds for systemd's own messages about the unit, with the
-// uid as well. The matches select by data objects, so they cost nothing per
-// entry read.
+// uid as well. The matches select by data objects, so nothing is read per
+// entry; but sd_journal evaluates every group at every step, and an AND
+// with a field most entries have (_UID=0) costs a bisection of its long
+// entry array each time. sd_journal walks the fields of an AND from the
+// last added to the first, and starting from the rare field (UNIT=,
+// SYSLOG_IDENTIFIER=) is cheaper, so the uid is added first: measured
+// 2270 against 2588 ns per entry read.
 func addMatches(j *sdjournal.Journal, m Match) error {
 	for _, t := range matchTerms(m) {
 		var err error
@@ -215,19 +220,16 @@ func matchTerms(m Match) []string {
 	for _, u := range units {
 		terms = append(terms, "_SYSTEMD_UNIT="+u)
 	}
-	terms = append(terms, "+")
+	terms = append(terms, "+", "_UID=0", "_PID=1")
 	for _, u := range units {
 		terms = append(terms, "UNIT="+u)
 	}
-	terms = append(terms, "_PID=1", "_UID=0", "+")
-	for _, i := range idents {
-		terms = append(terms, "SYSLOG_IDENTIFIER="+i)
-	}
+	terms = append(terms, "+")
 	for _, u := range uids {
 		terms = append(terms, "_UID="+u)
 	}
-	for _, t := range TrustedTransports {
-		terms = append(terms, "_TRANSPORT="+t)
+	for _, i := range idents {
+		terms = append(terms, "SYSLOG_IDENTIFIER="+i)
 	}
 	return terms
 }

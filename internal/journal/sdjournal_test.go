@@ -332,7 +332,6 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 		export.Entry{Time: at(11), Message: "kmsg-kubelet", Identifier: "kubelet", Fields: map[string]string{"_TRANSPORT": "kernel"}},
 		export.Entry{Time: at(12), Message: "pid1-not-root", Unit: "init.scope", PID: 1, AboutUnit: "kubelet.service", Fields: map[string]string{"_UID": "1000"}},
 		userUnit,
-		export.Entry{Time: at(14), Message: "audit-kubelet", Identifier: "kubelet", Fields: map[string]string{"_TRANSPORT": "audit"}},
 	)
 	tests := []struct {
 		name  string

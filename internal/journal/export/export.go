@@ -224,7 +224,10 @@ func (w *Writer) Write(e Entry) error {
 	}
 	w.dflt(e, "_HOSTNAME", host)
 	w.dflt(e, "_TRANSPORT", "stdout")
-	w.dflt(e, "_UID", "0")
+	if e.Fields["_TRANSPORT"] != "kernel" {
+		// journald sets no _UID on /dev/kmsg records.
+		w.dflt(e, "_UID", "0")
+	}
 	w.dflt(e, "PRIORITY", "6")
 	if e.PID != 0 {
 		w.num("_PID", int64(e.PID))
