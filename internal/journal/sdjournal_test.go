@@ -1372,14 +1372,18 @@ func manyArchives(b *testing.B) string {
 	if err := export.Append(tmpl, kubelets(t0.Add(-30*24*time.Hour), "old", 20)); err != nil {
 		b.Fatal(err)
 	}
-	for i := 0; i < coldArchives; i++ {
+	os.MkdirAll(filepath.Join(d, machineID), 0o755)
+	paths := make([]string, coldArchives)
+	for i := range paths {
 		at := t0.Add(-30*24*time.Hour + time.Duration(i)*10*time.Minute)
-		f := filepath.Join(d, machineID, fmt.Sprintf("system@%032x-%016x-%016x.journal", 1, i*20+1, at.UnixMicro()))
-		os.MkdirAll(filepath.Dir(f), 0o755)
-		if err := export.SparseCopy(tmpl, f); err != nil {
-			b.Fatal(err)
-		}
-		os.Chtimes(f, at.Add(10*time.Minute), at.Add(10*time.Minute))
+		paths[i] = filepath.Join(d, machineID, fmt.Sprintf("system@%032x-%016x-%016x.journal", 1, i*20+1, at.UnixMicro()))
+	}
+	if err := export.SparseCopy(tmpl, paths...); err != nil {
+		b.Fatal(err)
+	}
+	for i, p := range paths {
+		at := t0.Add(-30*24*time.Hour + time.Duration(i+1)*10*time.Minute)
+		os.Chtimes(p, at, at)
 	}
 	os.RemoveAll(filepath.Dir(tmpl))
 	if err := export.Append(filepath.Join(d, machineID, "system.journal"), kubelets(t0, "k", 10)); err != nil {

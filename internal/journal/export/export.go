@@ -11,6 +11,7 @@ package export
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -463,23 +464,33 @@ func Archive(file string) (string, error) {
 	return to, os.Chtimes(to, mtime, mtime)
 }
 
-// SparseCopy copies a journal file to a new file, leaving holes where the
-// source has zero blocks: journald preallocates 8 MiB per file, and a test
-// that needs thousands of archives needs them small on disk.
-func SparseCopy(from, to string) error {
+// SparseCopy copies a journal file to new files (each must not exist),
+// leaving holes where the source has zero blocks: journald preallocates
+// 8 MiB per file, and a test that needs thousands of archives needs them
+// small on disk. The source is read once.
+func SparseCopy(from string, to ...string) error {
 	src, err := os.ReadFile(from)
 	if err != nil {
 		return err
 	}
+	for _, t := range to {
+		if err := sparseWrite(src, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sparseWrite(src []byte, to string) error {
 	dst, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
 	}
 	const block = 4096
-	zero := make([]byte, block)
+	var zero [block]byte
 	for off := 0; off < len(src); off += block {
 		end := min(off+block, len(src))
-		if string(src[off:end]) == string(zero[:end-off]) {
+		if bytes.Equal(src[off:end], zero[:end-off]) {
 			continue
 		}
 		if _, err := dst.WriteAt(src[off:end], int64(off)); err != nil {
