@@ -153,7 +153,7 @@ func forged(level byte, src, msg string) entry {
 
 // Lines every row uses.
 var (
-	caFailure = kubelet('E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": tls: failed to verify certificate: x509: certificate signed by unknown authority" node="worker-1"`)
+	caFailure  = kubelet('E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": tls: failed to verify certificate: x509: certificate signed by unknown authority" node="worker-1"`)
 	registered = kubelet('I', "kubelet_node_status.go:78", `"Successfully registered node" node="worker-1"`)
 	started    = []entry{
 		systemd("Started kubelet.service - kubelet: The Kubernetes Node Agent."),
