@@ -26,15 +26,21 @@ kapi: deps ## build the real kube-apiserver, etcd and kubectl v1.36.3 (cached by
 
 tools: npd kapi
 
-# Every suite: unit tests, the real-NPD end-to-end, the real-apiserver
-# end-to-end, a brief fuzz of the parser and the classifier, and vet.
+# The unit suites run under the race detector (measured on 2 loaded cores:
+# 38 s against 35 s without, once the race build is cached).
+UNIT_PKGS := ./internal/... ./plugins/... ./cmd/... ./config/...
+
+# Every suite: unit tests (race detector), the fault matrix, the real-NPD
+# end-to-end, the real-apiserver end-to-end, a brief fuzz of the parser,
+# the classifier, the redactor and the escaper, and vet.
 test: build tools lint
+	$(GO) test -race -count=1 $(UNIT_PKGS)
 	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
-		$(GO) test -count=1 ./...
+		$(GO) test -count=1 ./test/...
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=10s
 
-unit: deps ## unit tests only (no end-to-end binaries)
-	$(GO) test ./internal/... ./plugins/... ./cmd/...
+unit: deps ## unit tests only (no end-to-end binaries), race detector on
+	$(GO) test -race $(UNIT_PKGS)
 
 e2e: build tools ## the end-to-end suites against the real NPD and API server
 	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
@@ -49,8 +55,10 @@ bench: build npd ## measure against the sd_journal floor, journalctl|grep and lo
 fuzz-brief:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/klog
 	$(GO) test -run='^$$' -fuzz='^FuzzClassify$$' -fuzztime=$(FUZZTIME) ./internal/rules
+	$(GO) test -run='^$$' -fuzz='^FuzzRedact$$' -fuzztime=$(FUZZTIME) ./internal/redact
+	$(GO) test -run='^$$' -fuzz='^FuzzString$$' -fuzztime=$(FUZZTIME) ./internal/printable
 
-fuzz: ## fuzz the klog parser and the classifier for longer
+fuzz: ## fuzz the klog parser, the classifier, the redactor and the escaper for longer
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=$${FUZZTIME:-2m}
 
 lint: deps ## gofmt and go vet

@@ -23,12 +23,11 @@ const (
 
 // Pending marks: whose work, not merged yet, makes the row hold.
 const (
-	leadState   = "lead: state store hardening (owner/mode refusal, O_NOFOLLOW, validation, temp cleanup)"
-	leadClock   = "lead: clock-proof windows (boot id and monotonic order)"
-	leadAlert   = "lead: alert at-least-once"
-	leadSinks   = "lead: printable.String in every sink"
-	leadScan    = "lead: --max-entries N with exactly N entries is complete (plugins/logs/scan.go)"
-	leadUnknown = "lead: Unknown messages name what internal/journal reports"
+	leadState = "lead: state store hardening (owner/mode refusal, O_NOFOLLOW, validation, temp cleanup)"
+	leadClock = "lead: clock-proof windows (boot id and monotonic order)"
+	leadAlert = "lead: alert at-least-once"
+	leadSinks = "lead: printable.String in every sink"
+	leadScan  = "lead: --max-entries N with exactly N entries is complete (plugins/logs/scan.go)"
 )
 
 type row struct {
