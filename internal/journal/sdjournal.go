@@ -111,7 +111,7 @@ func (r *sdReader) openHandle(want []int) error {
 		j.Close()
 		return err
 	}
-	r.j, r.cur = j, want
+	r.j, r.cur, r.fast = j, want, newFastStamps(j)
 	for _, w := range want {
 		d, err := newDataIndex(r.files[w].f)
 		if err != nil {
@@ -130,7 +130,7 @@ func (r *sdReader) closeHandle() {
 	for _, d := range r.idx {
 		d.close()
 	}
-	r.j, r.cur, r.idx, r.lastIdx = nil, nil, nil, 0
+	r.j, r.cur, r.idx, r.lastIdx, r.fast = nil, nil, nil, 0, nil
 }
 
 // verify checks that the MESSAGE payload sd_journal returned ("MESSAGE=...")
@@ -259,6 +259,7 @@ type sdReader struct {
 	// lastIdx is the index in idx of the file that held the previous
 	// entry's MESSAGE: entries come in runs from one file.
 	lastIdx int
+	fast    *fastStamps // nil: stamps through go-systemd
 	closed  bool
 	// lastBoot is the previous entry's boot id: entries share one string
 	// per boot instead of one each.
@@ -390,8 +391,12 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 	return c, nil
 }
 
-// stamps reads the current entry's realtime, monotonic time and boot id.
+// stamps reads the current entry's realtime, monotonic time and boot id:
+// in one call when it can (fastStamps), else through go-systemd.
 func (r *sdReader) stamps(j *sdjournal.Journal) (Entry, error) {
+	if r.fast != nil {
+		return r.fast.read()
+	}
 	us, err := j.GetRealtimeUsec()
 	if err != nil {
 		return Entry{}, fmt.Errorf("read journal entry time: %w: %w", ErrUnreadable, err)

@@ -1250,10 +1250,33 @@ func TestBootIDAndMonotonicTime(t *testing.T) {
 		export.Entry{Time: t0.Add(time.Second), Monotonic: 3*time.Hour + 250*time.Microsecond, BootID: bootA, Message: "a1", Unit: "kubelet.service", PID: 10},
 		export.Entry{Time: t0.Add(2 * time.Second), BootID: bootB, Monotonic: 7 * time.Second, Message: "b0", Unit: "kubelet.service", PID: 10},
 	)
-	var got []Entry
-	if _, err := open(t, DefaultMatch, dir).Read(context.Background(), Query{}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
-		t.Fatal(err)
+	read := func(t *testing.T, slow bool) []Entry {
+		r := open(t, DefaultMatch, dir).(*sdReader)
+		var got []Entry
+		_, err := r.Read(context.Background(), Query{Limit: 1}, func(e Entry) error { got = append(got, e); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.fast == nil {
+			t.Fatal("no one-call stamps with this go-systemd and libsystemd: Read pays three cgo calls per entry")
+		}
+		if slow {
+			r.fast = nil
+		}
+		if _, err := r.Read(context.Background(), Query{Cursor: "", Since: t0.Add(time.Second)}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
 	}
+	for _, slow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one call", true: "through go-systemd"}[slow], func(t *testing.T) {
+			checkStamps(t, read(t, slow))
+		})
+	}
+}
+
+func checkStamps(t *testing.T, got []Entry) {
+	const bootA, bootB = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 	want := []Entry{
 		{Realtime: t0, Monotonic: 5 * time.Second, BootID: bootA, Message: "a0"},
 		{Realtime: t0.Add(time.Second), Monotonic: 3*time.Hour + 250*time.Microsecond, BootID: bootA, Message: "a1"},
