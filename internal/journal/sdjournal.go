@@ -356,7 +356,14 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 				// this libsystemd lacks) would otherwise read as silence.
 				return r.cursor(q.Cursor, count, true), fmt.Errorf("read journal entry MESSAGE: %w: %w", ErrUnreadable, err)
 			}
-			msg = "" // an entry without MESSAGE still moves the cursor
+			// An entry without MESSAGE still moves the cursor, but every
+			// entry journald writes has _BOOT_ID among its fields: without
+			// either, its item array is damaged (the stamps below come from
+			// the entry's header and would not show it).
+			if _, err := j.GetData("_BOOT_ID"); err != nil {
+				return r.cursor(q.Cursor, count, true), fmt.Errorf("read journal entry: neither MESSAGE nor _BOOT_ID: damaged: %w: %w", ErrUnreadable, err)
+			}
+			msg = ""
 		}
 		e, err := r.stamps(j)
 		if err != nil {
