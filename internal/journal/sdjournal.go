@@ -178,7 +178,7 @@ func libError(what string, err error) error {
 //
 //	[_SYSTEMD_UNIT=u1 _SYSTEMD_UNIT=u2 ...] OR
 //	[(UNIT=u1 UNIT=u2 ...) AND _PID=1 AND _UID=0] OR
-//	[(SYSLOG_IDENTIFIER=i1 ...) AND (_UID=0 ...)]
+//	[(SYSLOG_IDENTIFIER=i1 ...) AND (_UID=0 ...)]   (only with Identifiers)
 //
 // sd_journal ORs the values of one field within a group and ANDs different
 // fields, and AddDisjunction ORs the groups; the middle group is what
@@ -223,6 +223,9 @@ func matchTerms(m Match) []string {
 	terms = append(terms, "+", "_UID=0", "_PID=1")
 	for _, u := range units {
 		terms = append(terms, "UNIT="+u)
+	}
+	if len(idents) == 0 {
+		return terms
 	}
 	terms = append(terms, "+")
 	for _, u := range uids {

@@ -338,13 +338,14 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 		match Match
 		want  string
 	}{
-		{"default: unit, root's identifier and PID 1 entries about the unit", DefaultMatch, "k-unit k-ident pid1-kubelet"},
-		{"zero Match means DefaultMatch", Match{}, "k-unit k-ident pid1-kubelet"},
+		{"default: the unit's and PID 1's entries about the unit", DefaultMatch, "k-unit pid1-kubelet"},
+		{"zero Match means DefaultMatch", Match{}, "k-unit pid1-kubelet"},
+		{"identifier, from root only", Match{Identifiers: []string{"kubelet"}}, "k-unit k-ident pid1-kubelet"},
 		{"custom unit and identifier (k3s)", Match{Units: []string{"k3s.service"}, Identifiers: []string{"k3s"}}, "k3s-unit k3s-ident pid1-k3s"},
-		{"empty Identifiers default to kubelet", Match{Units: []string{"k3s.service"}}, "k-unit k-ident k3s-unit pid1-k3s"},
+		{"custom unit alone", Match{Units: []string{"k3s.service"}}, "k3s-unit pid1-k3s"},
 		{"several units", Match{Units: []string{"kubelet.service", "k3s.service"}, Identifiers: []string{"kubelet"}}, "k-unit k-ident pid1-kubelet k3s-unit pid1-k3s"},
 		{"empty strings are ignored", Match{Units: []string{""}, Identifiers: []string{"", "k3s"}}, "k-unit pid1-kubelet k3s-unit k3s-ident"},
-		{"a rootless kubelet's uid trusts its identifier entries, not root's", Match{IdentifierUIDs: []string{"1000"}}, "k-unit pid1-kubelet logger-uid-1000 user-unit"},
+		{"a rootless kubelet's uid trusts its identifier entries, not root's", Match{Identifiers: []string{"kubelet"}, IdentifierUIDs: []string{"1000"}}, "k-unit pid1-kubelet logger-uid-1000 user-unit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,6 +42,8 @@ var rows = []row{
 		n.healthy()
 		n.append(-2*time.Minute, repeat(5, forged('E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": x509: certificate signed by unknown authority"`))...)
 		n.expect(n.check(caTrust), 0)
+		// Also when identifier entries are read: they count from root only.
+		n.expect(n.check(caTrust, "--identifier", "kubelet"), 0)
 		// The kubelet's own failures still count.
 		n.caFailures(-time.Minute, 3)
 		n.expect(n.check(caTrust), 1, "unknown authority")
@@ -52,7 +54,7 @@ var rows = []row{
 		n.append(-2*time.Minute, forged('I', "kubelet_node_status.go:78", `"Successfully registered node" node="worker-1"`))
 		n.expect(n.check(caTrust), 1, "unknown authority")
 		n.append(-time.Minute, forged('I', "kubelet_node_status.go:78", `"Successfully registered node" node="worker-1"`))
-		n.expect(n.check(caTrust), 1, "unknown authority")
+		n.expect(n.check(caTrust, "--identifier", "kubelet"), 1, "unknown authority")
 		// The kubelet's own recovery still clears.
 		n.append(-30*time.Second, registered)
 		n.expect(n.check(caTrust), 0)
