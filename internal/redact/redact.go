@@ -55,7 +55,7 @@ func String(s string) string {
 	if strings.Contains(s, "eyJ") {
 		s = reJWT.ReplaceAllString(s, JWT)
 	}
-	if strings.Contains(s, "://") {
+	if strings.Contains(s, "://") && strings.Contains(s, "@") {
 		s = reURLPass.ReplaceAllString(s, "${1}"+Redacted+"@")
 		s = reURLUser.ReplaceAllString(s, "${1}"+Redacted+"@")
 	}
@@ -68,8 +68,10 @@ func String(s string) string {
 	if containsFold(s, "bearer") {
 		s = reBearer.ReplaceAllString(s, "$1 "+Redacted)
 	}
-	if mayHaveSecretKey(s) {
+	if hasSecretKV(s) {
 		s = replaceKV(s)
+	}
+	if strings.Contains(s, "--") && hasSecretWord(s) {
 		s = reFlag.ReplaceAllString(s, "${1}"+Redacted)
 	}
 	return redactTokens(s)
@@ -119,17 +121,64 @@ func replaceKV(s string) string {
 	return b.String()
 }
 
-// secretWords are what a secret key contains; reKV runs only when one is
-// present.
-var secretWords = []string{"passw", "secret", "token", "key"}
+// secretWords are what reKV's and reFlag's keys contain: passw(or)d,
+// secret, token, *key* (api_key, access_key, key-data...) and
+// certificate(-data). Redaction is on problem lines only, but those are
+// many in a failing node's window: the regexps run only where a word is
+// followed by what could be a separator.
+var secretWords = []string{"passw", "secret", "token", "key", "certificate"}
 
-func mayHaveSecretKey(s string) bool {
+func hasSecretWord(s string) bool {
 	for _, w := range secretWords {
 		if containsFold(s, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasSecretKV reports whether a secret word is followed, after more key
+// characters, an optional backslash and quote and blanks, by ':' or '=':
+// a superset of what reKV matches.
+func hasSecretKV(s string) bool {
+	for _, w := range secretWords {
+		for i := indexFold(s, w, 0); i >= 0; i = indexFold(s, w, i+1) {
+			j := i + len(w)
+			for j < len(s) && isKeyChar(s[j]) {
+				j++
+			}
+			if j < len(s) && s[j] == '\\' {
+				j++
+			}
+			if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+				j++
+			}
+			for j < len(s) && isSpace(s[j]) {
+				j++
+			}
+			if j < len(s) && (s[j] == ':' || s[j] == '=') {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isKeyChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
+
+// indexFold returns the index of the lower-case ASCII word w in s at or
+// after from, in any case; -1 when there is none.
+func indexFold(s, w string, from int) int {
+	for i := from; i+len(w) <= len(s); i++ {
+		if s[i]|0x20 == w[0] && strings.EqualFold(s[i:i+len(w)], w) {
+			return i
+		}
+	}
+	return -1
 }
 
 func hasAWSPrefix(s string) bool {
