@@ -7,7 +7,12 @@ import (
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/apiserver"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/bootstrap"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/catrust"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/certs"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/logs"
 )
 
@@ -17,12 +22,25 @@ type Options struct {
 	Window      logs.Window
 	ReuseWithin time.Duration
 	MaxEntries  int
+	// KubeletFiles override what discovery finds of the kubelet's files.
+	KubeletFiles kubeletfiles.Files
+	// CertWarn: a certificate expiring within it is a problem while
+	// nothing rotates it.
+	CertWarn time.Duration
+	// ProbeTimeout is one network probe's deadline.
+	ProbeTimeout time.Duration
 }
 
 // Checks returns every check, in the order their findings are listed.
 func Checks(o Options) []doctor.Check {
+	kl := &kubeletfiles.Loader{}
 	return []doctor.Check{
 		&logs.Check{Journal: o.Journal, Classifier: func() rules.LineClassifier { return rules.New() },
 			Window: o.Window, ReuseWithin: o.ReuseWithin, MaxEntries: o.MaxEntries},
+		&certs.Check{Warn: o.CertWarn, Files: o.KubeletFiles, Loader: kl},
+		&catrust.Check{Files: o.KubeletFiles, Loader: kl},
+		&catrust.Probe{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
+		&bootstrap.Check{Files: o.KubeletFiles, Loader: kl},
+		&apiserver.Check{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
 	}
 }

@@ -15,9 +15,11 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/sink"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/certs"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/logs"
 )
 
@@ -51,6 +53,10 @@ type pluginFlags struct {
 	maxOutput   int
 	logLevel    string
 	now         string
+	// Node state: overrides of what discovery finds, and the checks' limits.
+	kubeletFiles kubeletfiles.Files
+	certWarn     time.Duration
+	probeTimeout time.Duration
 }
 
 func (f *pluginFlags) register(fs *flag.FlagSet) {
@@ -68,6 +74,12 @@ func (f *pluginFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxOutput, "max-output", sink.MaxMessage, "bytes of the message line (NPD's max_output_length)")
 	fs.StringVar(&f.logLevel, "log-level", "warning", "stderr log level: debug, info, warning, error")
 	fs.StringVar(&f.now, "now", "", "evaluate as of this RFC 3339 time instead of the clock (replays, benchmarks)")
+	fs.StringVar(&f.kubeletFiles.Kubeconfig, "kubeconfig", "", "the kubelet's kubeconfig (default: found from the kubelet's command line, unit, or layout)")
+	fs.StringVar(&f.kubeletFiles.BootstrapKubeconfig, "bootstrap-kubeconfig", "", "the kubelet's bootstrap kubeconfig (default: found)")
+	fs.StringVar(&f.kubeletFiles.Config, "kubelet-config", "", "the kubelet's config file (default: found)")
+	fs.StringVar(&f.kubeletFiles.CertDir, "cert-dir", "", "the kubelet's --cert-dir (default: found, else "+kubeletfiles.DefaultCertDir+")")
+	fs.DurationVar(&f.certWarn, "cert-warn", certs.DefaultWarn, "a certificate expiring within this is a problem while nothing rotates it")
+	fs.DurationVar(&f.probeTimeout, "probe-timeout", 3*time.Second, "deadline of one API server probe (below --timeout)")
 }
 
 // parsePlugin parses "CONDITION [flags]" or "[flags] CONDITION".
@@ -114,8 +126,8 @@ func parsePlugin(name string, args []string, stderr io.Writer) (*pluginFlags, co
 			return nil, condition.Condition{}, fmt.Errorf("parse --now: %w", err)
 		}
 	}
-	if f.window <= 0 || f.timeout <= 0 {
-		return nil, condition.Condition{}, errors.New("--window and --timeout must be positive")
+	if f.window <= 0 || f.timeout <= 0 || f.probeTimeout <= 0 || f.certWarn < 0 {
+		return nil, condition.Condition{}, errors.New("--window, --timeout and --probe-timeout must be positive, --cert-warn not negative")
 	}
 	return f, c, nil
 }
@@ -146,10 +158,13 @@ func (f *pluginFlags) options() plugins.Options {
 		match.Identifiers = journal.DefaultMatch.Identifiers
 	}
 	return plugins.Options{
-		Journal:     logs.JournalSource{Dirs: journal.Dirs(root, f.journalDirs), Match: match},
-		Window:      logs.Window{Span: f.window, BootGrace: f.bootGrace},
-		ReuseWithin: f.reuseWithin,
-		MaxEntries:  f.maxEntries,
+		Journal:      logs.JournalSource{Dirs: journal.Dirs(root, f.journalDirs), Match: match},
+		Window:       logs.Window{Span: f.window, BootGrace: f.bootGrace},
+		ReuseWithin:  f.reuseWithin,
+		MaxEntries:   f.maxEntries,
+		KubeletFiles: f.kubeletFiles,
+		CertWarn:     f.certWarn,
+		ProbeTimeout: f.probeTimeout,
 	}
 }
 

@@ -81,12 +81,7 @@ func Evaluate(ctx context.Context, env *Env, checks []Check, want []string) ([]V
 		}
 		v := raw[cond.Type]
 		if v.Status == Problem {
-			for _, cause := range cond.CausedBy {
-				if cv := raw[cause]; cv != nil && cv.Status == Problem {
-					v.SymptomOf = cause
-					break
-				}
-			}
+			v.SymptomOf = causeOf(v, raw)
 		}
 		out = append(out, *v)
 	}
@@ -112,6 +107,13 @@ func Evaluate(ctx context.Context, env *Env, checks []Check, want []string) ([]V
 
 // causeOf is the True condition that explains sv, or "".
 func causeOf(sv *Verdict, raw map[string]*Verdict) string {
+	// What the node's files or a probe show is the condition's own state
+	// (an expired certificate is expired whatever the API server does):
+	// only log errors are symptoms another condition explains. The lead is
+	// the strongest problem, so a journal lead means no other evidence.
+	if sv.Lead.Source == SourceNodeState || sv.Lead.Source == SourceProbe {
+		return ""
+	}
 	for _, cause := range sv.Condition.CausedBy {
 		if cv := raw[cause]; cv != nil && cv.Status == Problem {
 			return cause

@@ -209,3 +209,27 @@ func TestUnknownConditionIsAnError(t *testing.T) {
 		t.Fatal("no error for an unknown condition")
 	}
 }
+
+// What the node's files or a probe show is the condition's own state: an
+// expired client certificate is expired whatever explains the bootstrap
+// failing, so it is never hidden as a symptom; the same condition's log
+// errors alone still are.
+func TestNodeStateIsNeverASymptom(t *testing.T) {
+	cert, boot := condition.TypeCertificate, condition.TypeBootstrap
+	for _, src := range []Source{SourceNodeState, SourceProbe} {
+		c := &fixed{name: "files", conds: []string{cert, boot}, fs: []Finding{
+			problem(boot, SourceNodeState, "client cert expired, no bootstrap file", 0),
+			problem(cert, src, "client certificate expired", 0),
+		}}
+		if v := evaluate(t, env(t), []Check{c}, cert)[cert]; v.Status != Problem || v.SymptomOf != "" {
+			t.Errorf("%s evidence: %v symptom of %q, want a problem of its own", src, v.Status, v.SymptomOf)
+		}
+	}
+	logs := &fixed{name: "journal", conds: condition.Types(), fs: []Finding{
+		problem(boot, SourceNodeState, "no kubeconfig and no bootstrap kubeconfig", 0),
+		problem(cert, SourceJournal, "certificate rotation failing", 3),
+	}}
+	if v := evaluate(t, env(t), []Check{logs}, cert)[cert]; v.Status != OK || v.SymptomOf != boot {
+		t.Errorf("journal evidence: %v symptom of %q, want ok as a symptom of %s", v.Status, v.SymptomOf, boot)
+	}
+}

@@ -180,6 +180,9 @@ func TestCluster(t *testing.T) {
 	for _, sc := range scenarios {
 		run("scenario/"+sc.name, func(t *testing.T) { s.testScenario(t, sc) })
 	}
+	for _, sc := range nodeStateScenarios {
+		run("nodestate/"+sc.name, func(t *testing.T) { s.testNodeState(t, sc) })
+	}
 	wg.Wait()
 }
 
