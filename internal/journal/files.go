@@ -215,11 +215,11 @@ func checkFile(path string) (info fileInfo) {
 	var h [hdrMinSize]byte
 	n, err := io.ReadFull(f, h[:])
 	if err != nil {
-		info.err = fmt.Errorf("read journal file header %q (%d bytes): %w: %w", path, n, ErrUnreadable, err)
+		info.err = fmt.Errorf("read journal file header %q (%d bytes): %w: %w: %w", path, n, ErrUnreadable, ErrDamaged, err)
 		return info
 	}
 	if string(h[hdrSignature:hdrSignature+8]) != signature {
-		info.err = fmt.Errorf("journal file %q: bad signature %q: %w", path, h[:8], ErrUnreadable)
+		info.err = fmt.Errorf("journal file %q: bad signature %q: %w: %w", path, h[:8], ErrUnreadable, ErrDamaged)
 		return info
 	}
 	le := binary.LittleEndian
@@ -231,7 +231,7 @@ func checkFile(path string) (info fileInfo) {
 	headerSize := le.Uint64(h[hdrHeaderSize:])
 	arenaSize := le.Uint64(h[hdrArenaSize:])
 	if headerSize < hdrMinSize {
-		info.err = fmt.Errorf("journal file %q: header size %d below %d: %w", path, headerSize, hdrMinSize, ErrUnreadable)
+		info.err = fmt.Errorf("journal file %q: header size %d below %d: %w: %w", path, headerSize, hdrMinSize, ErrUnreadable, ErrDamaged)
 		return info
 	}
 	if flags := le.Uint32(h[hdrIncompatible:]); flags&^knownIncompatFlags != 0 {
@@ -248,7 +248,7 @@ func checkFile(path string) (info fileInfo) {
 	info.stat = fi
 	size := uint64(fi.Size())
 	if arenaSize > size || headerSize > size-arenaSize {
-		info.err = fmt.Errorf("journal file %q is truncated: %d bytes, header says %d+%d: %w", path, size, headerSize, arenaSize, ErrUnreadable)
+		info.err = fmt.Errorf("journal file %q is truncated: %d bytes, header says %d+%d: %w: %w", path, size, headerSize, arenaSize, ErrUnreadable, ErrDamaged)
 		return info
 	}
 	return info
@@ -325,7 +325,7 @@ func statFile(path string) fileInfo {
 }
 
 func notRegular(path string, fi os.FileInfo) error {
-	return fmt.Errorf("journal file %q is not a regular file (%s): %w", path, fi.Mode().Type(), ErrUnreadable)
+	return fmt.Errorf("journal file %q (%s): %w: %w", path, fi.Mode().Type(), ErrNotRegular, ErrUnreadable)
 }
 
 // fileID is a file's identity: one file reached under two names (a dir

@@ -99,4 +99,9 @@ var (
 	ErrBadCursor  = errors.New("invalid journal cursor")
 	ErrNoLibrary  = errors.New("libsystemd.so.0 not loadable")
 	ErrUnreadable = errors.New("journal file unreadable")
+	// ErrDamaged and ErrNotRegular say why a file is unreadable; errors
+	// that wrap them wrap ErrUnreadable too. Running out of descriptors
+	// wraps syscall.EMFILE (or ENFILE) and ErrUnreadable.
+	ErrDamaged    = errors.New("journal file damaged")
+	ErrNotRegular = errors.New("not a regular file")
 )

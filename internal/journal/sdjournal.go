@@ -148,8 +148,8 @@ func (r *sdReader) verify(payload string, at uint64) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("read journal: the MESSAGE of the entry at %s matches no data object's hash in the %d files read: damaged in place (`journalctl --verify` names the file): %w",
-		time.UnixMicro(int64(at)).UTC().Format(time.RFC3339Nano), len(r.idx), ErrUnreadable)
+	return fmt.Errorf("read journal: the MESSAGE of the entry at %s matches no data object's hash in the %d files read: damaged in place (`journalctl --verify` names the file): %w: %w",
+		time.UnixMicro(int64(at)).UTC().Format(time.RFC3339Nano), len(r.idx), ErrUnreadable, ErrDamaged)
 }
 
 // libError tells a failing libsystemd call (an errno) from a library that
@@ -364,7 +364,7 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 			// either, its item array is damaged (the stamps below come from
 			// the entry's header and would not show it).
 			if _, err := j.GetData("_BOOT_ID"); err != nil {
-				return r.cursor(q.Cursor, count, true), fmt.Errorf("read journal entry: neither MESSAGE nor _BOOT_ID: damaged: %w: %w", ErrUnreadable, err)
+				return r.cursor(q.Cursor, count, true), fmt.Errorf("read journal entry: neither MESSAGE nor _BOOT_ID: %w: %w: %w", ErrUnreadable, ErrDamaged, err)
 			}
 			msg = ""
 		}
@@ -474,8 +474,8 @@ func (r *sdReader) checkDropped() error {
 		return fmt.Errorf("get journal usage: %w: %w", ErrUnreadable, err)
 	}
 	if used < own {
-		return fmt.Errorf("read journal: sd_journal dropped a damaged file among %d while reading (%d of %d bytes still open; `journalctl --verify` names it): %w",
-			len(r.cur), used, own, ErrUnreadable)
+		return fmt.Errorf("read journal: sd_journal dropped a damaged file among %d while reading (%d of %d bytes still open; `journalctl --verify` names it): %w: %w",
+			len(r.cur), used, own, ErrUnreadable, ErrDamaged)
 	}
 	return nil
 }

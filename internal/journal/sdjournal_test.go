@@ -1488,3 +1488,40 @@ func BenchmarkColdArchives(b *testing.B) {
 		}
 	})
 }
+
+// TestErrorsSayWhy: the causes an operator acts on differently are told
+// apart with errors.Is, and all of them are still ErrUnreadable.
+func TestErrorsSayWhy(t *testing.T) {
+	requireRemote(t)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  error
+	}{
+		{"truncated", func(t *testing.T, dir string) {
+			f := filepath.Join(dir, "system.journal")
+			write(t, f, kubelets(t0, "k", 3)...)
+			os.Truncate(f, 4<<20)
+		}, ErrDamaged},
+		{"damaged in place", func(t *testing.T, dir string) {
+			f := filepath.Join(dir, "system.journal")
+			write(t, f, kubelets(t0, "k", 3)...)
+			overwrite(t, f, fileOffset(t, f, "MESSAGE=k1")+9, "x")
+		}, ErrDamaged},
+		{"FIFO", func(t *testing.T, dir string) { mkfifo(t, filepath.Join(dir, "system.journal")) }, ErrNotRegular},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tt.setup(t, dir)
+			r, err := Open([]string{dir}, DefaultMatch)
+			if err == nil {
+				_, _, err = collect(t, r, Query{})
+				r.Close()
+			}
+			if !errors.Is(err, tt.want) || !errors.Is(err, ErrUnreadable) {
+				t.Fatalf("err = %v, want %v and ErrUnreadable", err, tt.want)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package journal
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -53,7 +52,7 @@ func newDataIndex(f *os.File) (*dataIndex, error) {
 	}
 	if len(d.mem) < hdrMinSize {
 		d.close()
-		return nil, fmt.Errorf("journal file %q: %d bytes, shorter than a header: %w", f.Name(), len(d.mem), ErrUnreadable)
+		return nil, fmt.Errorf("journal file %q: %d bytes, shorter than a header: %w: %w", f.Name(), len(d.mem), ErrUnreadable, ErrDamaged)
 	}
 	le := binary.LittleEndian
 	d.keyed = le.Uint32(d.mem[hdrIncompatible:])&flagKeyedHash != 0
@@ -62,7 +61,7 @@ func newDataIndex(f *os.File) (*dataIndex, error) {
 	d.htSize = le.Uint64(d.mem[hdrDataHashSize:])
 	if d.htSize < hashItemSize || d.htOff > uint64(len(d.mem)) || d.htSize > uint64(len(d.mem))-d.htOff {
 		d.close()
-		return nil, fmt.Errorf("journal file %q: data hash table at %d+%d outside the file: %w", f.Name(), d.htOff, d.htSize, ErrUnreadable)
+		return nil, fmt.Errorf("journal file %q: data hash table at %d+%d outside the file: %w: %w", f.Name(), d.htOff, d.htSize, ErrUnreadable, ErrDamaged)
 	}
 	return d, nil
 }
@@ -95,7 +94,7 @@ func (d *dataIndex) close() {
 }
 
 // errDamaged marks a look-up that met something no intact file holds.
-var errDamaged = errors.New("damaged data hash table")
+var errDamaged = fmt.Errorf("damaged data hash table: %w: %w", ErrUnreadable, ErrDamaged)
 
 // has reports whether the file holds a data object whose hash is that of
 // payload ("FIELD=value"). A fault on the mapping (the file truncated under
@@ -105,7 +104,7 @@ func (d *dataIndex) has(payload string) (found bool, err error) {
 	defer func() {
 		debug.SetPanicOnFault(old)
 		if r := recover(); r != nil {
-			found, err = false, fmt.Errorf("journal file %q: fault reading its mapping (truncated?): %v: %w", d.f.Name(), r, ErrUnreadable)
+			found, err = false, fmt.Errorf("journal file %q: fault reading its mapping (truncated?): %v: %w: %w", d.f.Name(), r, ErrUnreadable, ErrDamaged)
 		}
 	}()
 	b := unsafe.Slice(unsafe.StringData(payload), len(payload))
