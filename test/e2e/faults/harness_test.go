@@ -27,6 +27,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 )
@@ -106,6 +107,24 @@ type node struct {
 	state string // ROOT/var/lib/kubelet-doctor
 	last  time.Time
 	boot  string
+	// bootStart, when set, stamps entries' monotonic time as since then.
+	bootStart time.Time
+}
+
+// thisBoot makes the node's entries this machine's boot's: its boot id, and
+// monotonic stamps on its CLOCK_MONOTONIC.
+func (n *node) thisBoot(f *F) {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		f.Skipf("no boot id: %v", err)
+	}
+	n.boot = strings.ReplaceAll(strings.TrimSpace(string(b)), "-", "")
+	var ts syscall.Timespec
+	const clockMonotonic = 1
+	if _, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockMonotonic, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {
+		f.Fatalf("clock_gettime: %v", errno)
+	}
+	n.bootStart = time.Now().Add(-time.Duration(ts.Nano()))
 }
 
 func newNode(f *F, bin string) *node {
@@ -196,6 +215,9 @@ func (n *node) appendTo(file string, at time.Time, es ...entry) {
 		x := e(at)
 		if x.BootID == "" {
 			x.BootID = n.boot
+		}
+		if !n.bootStart.IsZero() && x.Monotonic == 0 {
+			x.Monotonic = at.Sub(n.bootStart)
 		}
 		out = append(out, x)
 	}
