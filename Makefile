@@ -35,15 +35,21 @@ capi: deps ## build the real Cluster API v1.14.2 core manager and take its CRDs 
 
 tools: npd kapi capi
 
-# Every suite: unit tests, the real-NPD end-to-end, the real-apiserver
-# end-to-end, a brief fuzz of the parser and the classifier, and vet.
+# The unit suites run under the race detector (measured on 2 loaded cores:
+# 38 s against 35 s without, once the race build is cached).
+UNIT_PKGS := ./internal/... ./plugins/... ./cmd/... ./config/...
+
+# Every suite: unit tests (race detector), the fault matrix, the real-NPD
+# end-to-end, the real-apiserver end-to-end, a brief fuzz of the parser,
+# the classifier, the redactor and the escaper, and vet.
 test: build tools lint
+	$(GO) test -race -count=1 $(UNIT_PKGS)
 	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_CAPI=$$(./scripts/build-capi.sh) \
-		$(GO) test -count=1 ./...
+		$(GO) test -count=1 ./test/... ./docs/...
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=10s
 
-unit: deps ## unit tests only (no end-to-end binaries)
-	$(GO) test ./internal/... ./plugins/... ./cmd/...
+unit: deps ## unit tests only (no end-to-end binaries), race detector on
+	$(GO) test -race $(UNIT_PKGS)
 
 e2e: build tools ## the end-to-end suites against the real NPD and API server
 	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_CAPI=$$(./scripts/build-capi.sh) \
@@ -64,8 +70,10 @@ fuzz-brief:
 	$(GO) test -run='^$$' -fuzz='^FuzzRuntimeConfig$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./plugins/kubeletconfig
 	$(GO) test -run='^$$' -fuzz='^FuzzProc$$' -fuzztime=$(FUZZTIME) ./plugins/kubeletconfig
 	$(GO) test -run='^$$' -fuzz='^FuzzParseResolvConf$$' -fuzztime=$(FUZZTIME) ./plugins/dns
+	$(GO) test -run='^$$' -fuzz='^FuzzRedact$$' -fuzztime=$(FUZZTIME) ./internal/redact
+	$(GO) test -run='^$$' -fuzz='^FuzzString$$' -fuzztime=$(FUZZTIME) ./internal/printable
 
-fuzz: ## fuzz the klog parser and the classifier for longer
+fuzz: ## fuzz the klog parser, the classifier, the redactor and the escaper for longer
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=$${FUZZTIME:-2m}
 
 lint: deps ## gofmt and go vet

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
@@ -27,7 +29,9 @@ func Dirs(root hostpath.Root, override []string) []string {
 	all := []string{root.Path(hostpath.PersistentJournal), root.Path(hostpath.VolatileJournal)}
 	var dirs []string
 	for _, d := range all {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+		// A dir that cannot be stat'ed (permission) is kept: Open then
+		// says why, where dropping it would read as "no journal".
+		if fi, err := os.Stat(d); (err == nil && fi.IsDir()) || (err != nil && !errors.Is(err, fs.ErrNotExist)) {
 			dirs = append(dirs, d)
 		}
 	}
@@ -53,14 +57,17 @@ const (
 	maxDiscoveryRetries = 3
 )
 
-// fileInfo is what Open learned about one journal file from its header.
+// fileInfo is what Open learned about one journal file: from stat at Open,
+// from its header once checkFile ran.
 type fileInfo struct {
 	path     string
 	archived bool        // name has '@': rotated away, no longer written
-	tail     time.Time   // tail_entry_realtime; see checkFile for bad archives
+	mtime    time.Time   // from stat at Open
+	tail     time.Time   // tail_entry_realtime, for messages only
+	checked  bool        // checkFile ran: err, f and tail are set
 	err      error       // nil: the file passed the checks
-	f        *os.File    // open when err is nil; the caller closes it
-	stat     os.FileInfo // of f, to spot one file listed twice
+	f        *os.File    // open when checked and err is nil; Close closes it
+	stat     os.FileInfo // to spot one file listed twice
 }
 
 // isJournalName reports whether sd_journal would pick up a file of this
@@ -110,7 +117,11 @@ func findFiles(dirs []string) ([]string, error) {
 		}
 		for _, e := range top {
 			p := filepath.Join(d, e.Name())
-			if isMachineID(e.Name()) && isDir(p) {
+			sub, err := isDir(p, e)
+			if err != nil {
+				return nil, fmt.Errorf("stat journal directory %q: %w: %w", p, ErrUnreadable, err)
+			}
+			if isMachineID(e.Name()) && sub {
 				sub, err := os.ReadDir(p)
 				if err != nil {
 					return nil, fmt.Errorf("list journal directory %q: %w: %w", p, ErrUnreadable, err)
@@ -137,9 +148,20 @@ func findFiles(dirs []string) ([]string, error) {
 	return files, nil
 }
 
-func isDir(p string) bool {
+// isDir reports whether the directory entry e at p is a directory or a
+// symlink to one; only a failure other than absence is an error.
+func isDir(p string, e fs.DirEntry) (bool, error) {
+	if e.Type()&fs.ModeSymlink == 0 {
+		return e.IsDir(), nil
+	}
 	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return fi.IsDir(), nil
 }
 
 func quoteAll(s []string) []string {
@@ -157,21 +179,20 @@ func quoteAll(s []string) []string {
 // vacuuming between listing and opening) gives an fs.ErrNotExist error. A
 // good file is returned open (see sdReader.checkDropped).
 //
-// For a bad archive whose header gives no tail time, tail is the file's
-// mtime: nothing is written to an archive after its last entry, so the
-// mtime bounds that entry's time from above (a clock set back after the
-// fact is the exception), which is the safe side for "older than the
-// query".
+// Anything but a regular file is refused without being opened for real: a
+// FIFO named *.journal would block an open(2) until a writer comes, a
+// device could act on an open. The open is O_NONBLOCK besides, for a file
+// swapped between the stat and the open, and fstat checks again.
 func checkFile(path string) (info fileInfo) {
-	info = fileInfo{path: path, archived: strings.Contains(filepath.Base(path), "@")}
-	defer func() {
-		if info.err != nil && info.archived && info.tail.IsZero() {
-			if fi, err := os.Stat(path); err == nil {
-				info.tail = fi.ModTime()
-			}
+	info = fileInfo{path: path, archived: strings.Contains(filepath.Base(path), "@"), checked: true}
+	if fi, err := os.Stat(path); err == nil {
+		info.mtime = fi.ModTime()
+		if !fi.Mode().IsRegular() {
+			info.err = notRegular(path, fi)
+			return info
 		}
-	}()
-	f, err := os.Open(path)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			info.err = err
@@ -187,14 +208,18 @@ func checkFile(path string) (info fileInfo) {
 			info.f = f
 		}
 	}()
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+		info.err = notRegular(path, fi)
+		return info
+	}
 	var h [hdrMinSize]byte
 	n, err := io.ReadFull(f, h[:])
 	if err != nil {
-		info.err = fmt.Errorf("read journal file header %q (%d bytes): %w: %w", path, n, ErrUnreadable, err)
+		info.err = fmt.Errorf("read journal file header %q (%d bytes): %w: %w: %w", path, n, ErrUnreadable, ErrDamaged, err)
 		return info
 	}
 	if string(h[hdrSignature:hdrSignature+8]) != signature {
-		info.err = fmt.Errorf("journal file %q: bad signature %q: %w", path, h[:8], ErrUnreadable)
+		info.err = fmt.Errorf("journal file %q: bad signature %q: %w: %w", path, h[:8], ErrUnreadable, ErrDamaged)
 		return info
 	}
 	le := binary.LittleEndian
@@ -206,7 +231,7 @@ func checkFile(path string) (info fileInfo) {
 	headerSize := le.Uint64(h[hdrHeaderSize:])
 	arenaSize := le.Uint64(h[hdrArenaSize:])
 	if headerSize < hdrMinSize {
-		info.err = fmt.Errorf("journal file %q: header size %d below %d: %w", path, headerSize, hdrMinSize, ErrUnreadable)
+		info.err = fmt.Errorf("journal file %q: header size %d below %d: %w: %w", path, headerSize, hdrMinSize, ErrUnreadable, ErrDamaged)
 		return info
 	}
 	if flags := le.Uint32(h[hdrIncompatible:]); flags&^knownIncompatFlags != 0 {
@@ -223,32 +248,51 @@ func checkFile(path string) (info fileInfo) {
 	info.stat = fi
 	size := uint64(fi.Size())
 	if arenaSize > size || headerSize > size-arenaSize {
-		info.err = fmt.Errorf("journal file %q is truncated: %d bytes, header says %d+%d: %w", path, size, headerSize, arenaSize, ErrUnreadable)
+		info.err = fmt.Errorf("journal file %q is truncated: %d bytes, header says %d+%d: %w: %w", path, size, headerSize, arenaSize, ErrUnreadable, ErrDamaged)
 		return info
 	}
 	return info
 }
 
-// scan finds and checks the journal files of dirs. Files that vanish while
-// being checked make it list the directories again, since journald renames
-// system.journal on rotation.
-func scan(dirs []string) ([]fileInfo, error) {
+// scan finds the journal files of dirs, checks the active ones (checkFile)
+// and stats the archives, whose headers Read checks only when a query
+// needs them: on a cold page cache each header costs a disk read, and a
+// node keeps thousands of archives. Files that vanish while being checked
+// make it list the directories again, since journald renames
+// system.journal on rotation. ctx bounds the whole scan.
+func scan(ctx context.Context, dirs []string) ([]fileInfo, error) {
 	for attempt := 1; ; attempt++ {
 		paths, err := findFiles(dirs)
 		if err != nil {
 			return nil, err
 		}
 		infos := make([]fileInfo, 0, len(paths))
+		ids := make(map[fileID]bool, len(paths))
 		vanished := false
-		for _, p := range paths {
-			info := checkFile(p)
+		for n, p := range paths {
+			if err := ctx.Err(); err != nil {
+				closeFiles(infos)
+				return nil, fmt.Errorf("open journal: %d of %d files in %s looked at before the deadline: %w",
+					n, len(paths), strings.Join(quoteAll(dirs), ", "), err)
+			}
+			var info fileInfo
+			if strings.Contains(filepath.Base(p), "@") {
+				info = statFile(p)
+			} else {
+				info = checkFile(p)
+			}
 			if errors.Is(info.err, fs.ErrNotExist) && !errors.Is(info.err, ErrUnreadable) {
 				vanished = true
 				break
 			}
-			if seen(infos, info) {
-				info.f.Close()
-				continue
+			if id, ok := idOf(info.stat); ok {
+				if ids[id] {
+					if info.f != nil {
+						info.f.Close()
+					}
+					continue
+				}
+				ids[id] = true
 			}
 			infos = append(infos, info)
 		}
@@ -262,6 +306,44 @@ func scan(dirs []string) ([]fileInfo, error) {
 	}
 }
 
+// statFile learns an archive's mtime without opening it; anything but a
+// regular file is marked bad (see checkFile).
+func statFile(path string) fileInfo {
+	info := fileInfo{path: path, archived: true}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		info.err = err
+	case err != nil:
+		info.err, info.checked = fmt.Errorf("stat journal file %q: %w: %w", path, ErrUnreadable, err), true
+	case !fi.Mode().IsRegular():
+		info.err, info.checked, info.mtime = notRegular(path, fi), true, fi.ModTime()
+	default:
+		info.mtime, info.stat = fi.ModTime(), fi
+	}
+	return info
+}
+
+func notRegular(path string, fi os.FileInfo) error {
+	return fmt.Errorf("journal file %q (%s): %w: %w", path, fi.Mode().Type(), ErrNotRegular, ErrUnreadable)
+}
+
+// fileID is a file's identity: one file reached under two names (a dir
+// given twice, a dir and its machine-id subdir, a symlink) must be read
+// once, or its entries come twice.
+type fileID struct{ dev, ino uint64 }
+
+func idOf(fi os.FileInfo) (fileID, bool) {
+	if fi == nil {
+		return fileID{}, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
+	}
+	return fileID{uint64(st.Dev), uint64(st.Ino)}, true
+}
+
 // cursorRealtime returns the realtime (t=) field of an sd_journal cursor,
 // zero when it has none.
 func cursorRealtime(cursor string) time.Time {
@@ -273,21 +355,6 @@ func cursorRealtime(cursor string) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-// seen reports whether a good file is one already in infos under another
-// name (a dir given twice, a dir and its machine-id subdir, a symlink):
-// reading it twice would duplicate its entries.
-func seen(infos []fileInfo, info fileInfo) bool {
-	if info.stat == nil {
-		return false
-	}
-	for _, i := range infos {
-		if i.stat != nil && os.SameFile(i.stat, info.stat) {
-			return true
-		}
-	}
-	return false
 }
 
 // closeFiles closes the files that checkFile left open.

@@ -30,17 +30,44 @@ type Entry struct {
 // long is a dump, not a diagnosis).
 const MaxMessage = 64 << 10
 
-// Match selects the kubelet's entries. An entry matches when its
-// _SYSTEMD_UNIT is one of Units, or its SYSLOG_IDENTIFIER one of
-// Identifiers, or it is systemd's own entry about one of Units
-// (UNIT=<unit> with _PID=1: "Main process exited", "Scheduled restart job").
+// Match selects the kubelet's entries by fields journald sets itself from
+// the sender's kernel credentials and cgroup, which a logging client cannot
+// forge (journald drops client fields starting with '_'). MESSAGE,
+// SYSLOG_IDENTIFIER and UNIT are the client's own words: anyone can run
+// `logger -t kubelet "Successfully registered node"`. An entry matches when
+//
+//   - its _SYSTEMD_UNIT is one of Units: journald derives it from the
+//     sender's cgroup, which only root (systemd) places a process in; a
+//     user's own units show as _SYSTEMD_USER_UNIT under user@UID.service;
+//   - or it is systemd's own entry about one of Units ("Main process
+//     exited", "Scheduled restart job"): UNIT=<unit> with _PID=1 and _UID=0;
+//   - or, when Identifiers are given (none by default), its
+//     SYSLOG_IDENTIFIER is one of them and it was sent by one of
+//     IdentifierUIDs (_UID, default root only): a kubelet run outside a
+//     unit of its own (a container, a script), whose identifier alone would
+//     let any local user speak for it. Lines written to /dev/kmsg (root
+//     only) carry no _UID and audit records no SYSLOG_IDENTIFIER, so
+//     neither can pass this. It is not on by default: a kubelet run as a
+//     unit is matched by its unit already, and sd_journal evaluates an AND
+//     with _UID=0 (a field most entries have) at every step of every read
+//     (measured: +650 ns per entry read, +36 %).
+//
+// Packagings that run the kubelet elsewhere set Units: k3s
+// (k3s.service, k3s-agent.service), MicroK8s (snap.microk8s.daemon-kubelite
+// .service); rke2 writes the kubelet's log to a file, not the journal. A
+// rootless kubelet logging by identifier sets IdentifierUIDs to its user.
 type Match struct {
 	Units       []string // default: kubelet.service
-	Identifiers []string // default: kubelet
+	Identifiers []string // default: none
+	// IdentifierUIDs are the _UID values whose Identifiers entries count
+	// (default: 0, root). Entries matched by unit need no uid.
+	IdentifierUIDs []string
 }
 
-// DefaultMatch is the match for a kubelet run by systemd as kubelet.service.
-var DefaultMatch = Match{Units: []string{"kubelet.service"}, Identifiers: []string{"kubelet"}}
+// DefaultMatch is the match for a kubelet run by systemd as
+// kubelet.service. A kubelet that logs as root under the identifier kubelet
+// outside that unit needs Identifiers: []string{"kubelet"}.
+var DefaultMatch = Match{Units: []string{"kubelet.service"}, IdentifierUIDs: []string{"0"}}
 
 // Query says where to start reading.
 type Query struct {
@@ -72,4 +99,9 @@ var (
 	ErrBadCursor  = errors.New("invalid journal cursor")
 	ErrNoLibrary  = errors.New("libsystemd.so.0 not loadable")
 	ErrUnreadable = errors.New("journal file unreadable")
+	// ErrDamaged and ErrNotRegular say why a file is unreadable; errors
+	// that wrap them wrap ErrUnreadable too. Running out of descriptors
+	// wraps syscall.EMFILE (or ENFILE) and ErrUnreadable.
+	ErrDamaged    = errors.New("journal file damaged")
+	ErrNotRegular = errors.New("not a regular file")
 )

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,7 +23,6 @@ import (
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/sirupsen/logrus"
-	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 // The test binary doubles as a helper process (see runHelper): tests run as
@@ -39,8 +40,10 @@ func TestMain(m *testing.M) {
 	// Warnings are asserted through a hook (see logged); keep output clean.
 	logrus.SetOutput(io.Discard)
 	code := m.Run()
-	if benchDir != "" {
-		os.RemoveAll(benchDir)
+	for _, d := range []string{benchDir, coldDir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	os.Exit(code)
 }
@@ -79,6 +82,50 @@ func helperMain(mode string) int {
 				res.Skip = fmt.Sprintf("bind-mount /dev/null over %s: %v", l, err)
 				return 0
 			}
+		}
+	}
+	if spare, ok := strings.CutPrefix(mode, "emfile-"); ok {
+		// Leave this many descriptors free: 0 fails the first open of a
+		// journal file, 1 fails loading libsystemd after it. A pipe first:
+		// Go's poller takes its descriptors at the first open.
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			res.Skip = err.Error()
+			return 0
+		}
+		defer pr.Close()
+		defer pw.Close()
+		// The limit bounds descriptor numbers: fill the gaps below the
+		// highest one first.
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			res.Skip = err.Error()
+			return 0
+		}
+		high := 0
+		for _, fd := range fds {
+			if n, err := strconv.Atoi(fd.Name()); err == nil && n > high {
+				high = n
+			}
+		}
+		var fillers []*os.File
+		defer func() { runtime.KeepAlive(fillers) }()
+		for {
+			f, err := os.Open(os.DevNull)
+			if err != nil {
+				res.Skip = err.Error()
+				return 0
+			}
+			if int(f.Fd()) > high {
+				f.Close()
+				break
+			}
+			fillers = append(fillers, f)
+		}
+		n := uint64(high + 1 + int(spare[0]-'0'))
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
+			res.Skip = err.Error()
+			return 0
 		}
 	}
 	dirs := filepath.SplitList(os.Getenv(helperDirsEnv))
@@ -242,7 +289,22 @@ func archive(t *testing.T, file string) string {
 	if err := os.Rename(file, to); err != nil {
 		t.Fatal(err)
 	}
+	setMtime(t, to, archiveMtime(t, to))
 	return to
+}
+
+// archiveMtime is the mtime journald's rotation leaves on an archive: a
+// second after its last entry (tail_entry_realtime), when it was offlined.
+func archiveMtime(t *testing.T, file string) time.Time {
+	t.Helper()
+	return time.UnixMicro(int64(binary.LittleEndian.Uint64(header(t, file, hdrTailRealtime, 8)))).Add(time.Second)
+}
+
+func setMtime(t *testing.T, file string, mtime time.Time) {
+	t.Helper()
+	if err := os.Chtimes(file, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
 }
 
 const machineID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
@@ -250,6 +312,10 @@ const machineID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
 func TestMatchSelectsKubeletEntries(t *testing.T) {
 	dir := t.TempDir()
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
+	userUnit := export.Logger(at(13), 1000, "kubelet", "user-unit")
+	userUnit.Unit = "user@1000.service"
+	userUnit.Fields["_SYSTEMD_USER_UNIT"] = "kubelet.service"
+	userUnit.Fields["_TRANSPORT"] = "stdout"
 	write(t, filepath.Join(dir, machineID, "system.journal"),
 		export.Kubelet(at(0), "k-unit"),
 		export.Entry{Time: at(1), Message: "k-ident", Identifier: "kubelet", Unit: "session-3.scope", PID: 777},
@@ -261,18 +327,25 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 		export.Entry{Time: at(7), Message: "k3s-ident", Identifier: "k3s", Unit: "session-1.scope", PID: 55},
 		export.Systemd(at(8), "k3s.service", "pid1-k3s"),
 		export.Entry{Time: at(9), Message: "kernel", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}},
+		// Forgeries: what a local user, a kmsg line or an audit record can make.
+		export.Logger(at(10), 1000, "kubelet", "logger-uid-1000"),
+		export.Entry{Time: at(11), Message: "kmsg-kubelet", Identifier: "kubelet", Fields: map[string]string{"_TRANSPORT": "kernel"}},
+		export.Entry{Time: at(12), Message: "pid1-not-root", Unit: "init.scope", PID: 1, AboutUnit: "kubelet.service", Fields: map[string]string{"_UID": "1000"}},
+		userUnit,
 	)
 	tests := []struct {
 		name  string
 		match Match
 		want  string
 	}{
-		{"default: unit, identifier and PID 1 entries about the unit", DefaultMatch, "k-unit k-ident pid1-kubelet"},
-		{"zero Match means DefaultMatch", Match{}, "k-unit k-ident pid1-kubelet"},
+		{"default: the unit's and PID 1's entries about the unit", DefaultMatch, "k-unit pid1-kubelet"},
+		{"zero Match means DefaultMatch", Match{}, "k-unit pid1-kubelet"},
+		{"identifier, from root only", Match{Identifiers: []string{"kubelet"}}, "k-unit k-ident pid1-kubelet"},
 		{"custom unit and identifier (k3s)", Match{Units: []string{"k3s.service"}, Identifiers: []string{"k3s"}}, "k3s-unit k3s-ident pid1-k3s"},
-		{"empty Identifiers default to kubelet", Match{Units: []string{"k3s.service"}}, "k-unit k-ident k3s-unit pid1-k3s"},
+		{"custom unit alone", Match{Units: []string{"k3s.service"}}, "k3s-unit pid1-k3s"},
 		{"several units", Match{Units: []string{"kubelet.service", "k3s.service"}, Identifiers: []string{"kubelet"}}, "k-unit k-ident pid1-kubelet k3s-unit pid1-k3s"},
 		{"empty strings are ignored", Match{Units: []string{""}, Identifiers: []string{"", "k3s"}}, "k-unit pid1-kubelet k3s-unit k3s-ident"},
+		{"a rootless kubelet's uid trusts its identifier entries, not root's", Match{Identifiers: []string{"kubelet"}, IdentifierUIDs: []string{"1000"}}, "k-unit pid1-kubelet logger-uid-1000 user-unit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,7 +354,7 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 			}
 		})
 	}
-	t.Run("agrees with journalctl -u for the unit part", func(t *testing.T) {
+	t.Run("agrees with journalctl -u for the unit part, which does not ask PID 1 for uid 0", func(t *testing.T) {
 		if _, err := exec.LookPath("journalctl"); err != nil {
 			t.Skip(err)
 		}
@@ -289,7 +362,7 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(strings.Fields(string(out)), " "); got != "k-unit pid1-kubelet" {
+		if got := strings.Join(strings.Fields(string(out)), " "); got != "k-unit pid1-kubelet pid1-not-root" {
 			t.Fatalf("journalctl -u kubelet.service: %q", got)
 		}
 	})
@@ -430,6 +503,20 @@ func TestFilesAndDirsMergeInTimeOrder(t *testing.T) {
 	}
 }
 
+// fileOffset returns the offset of the first occurrence of s in file.
+func fileOffset(t *testing.T, file, s string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), s)
+	if i < 0 {
+		t.Fatalf("%q not in %s", s, file)
+	}
+	return int64(i)
+}
+
 // corrupt overwrites n bytes at off with seeded random bytes.
 func corrupt(t *testing.T, file string, off int64, n int) {
 	t.Helper()
@@ -530,21 +617,23 @@ func TestOpenRefusesWhatSdJournalWouldSilentlySkip(t *testing.T) {
 func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "old", 5)...) // t0 .. t0+4s
-	archived := archive(t, filepath.Join(dir, "system.journal"))
+	archived := archive(t, filepath.Join(dir, "system.journal"))              // mtime t0+5s
+	mtime := t0.Add(5 * time.Second)
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0.Add(time.Hour), "new", 2)...)
 	_, newCursor := readAll(t, open(t, DefaultMatch, dir), Query{Since: t0.Add(time.Hour), Limit: 1})
 	if err := os.Truncate(archived, 4<<20); err != nil {
 		t.Fatal(err)
 	}
+	setMtime(t, archived, mtime)
 	r := open(t, DefaultMatch, dir)
 	tests := []struct {
 		name string
 		q    Query
 		want string // messages, or "error"
 	}{
-		{"since after the archive's last entry: skipped", Query{Since: t0.Add(time.Minute)}, "new0 new1"},
-		{"since 1µs after the archive's last entry: skipped", Query{Since: t0.Add(4*time.Second + time.Microsecond)}, "new0 new1"},
-		{"since on the archive's last entry: error", Query{Since: t0.Add(4 * time.Second)}, "error"},
+		{"since more than the slack after the archive's mtime: skipped", Query{Since: mtime.Add(ArchiveSlack + time.Microsecond)}, "new0 new1"},
+		{"since exactly the slack after the mtime: error", Query{Since: mtime.Add(ArchiveSlack)}, "error"},
+		{"since after the archive's last entry, within the slack: error", Query{Since: t0.Add(time.Minute)}, "error"},
 		{"since before the archive: error", Query{Since: t0.Add(-time.Hour)}, "error"},
 		{"from the head: error", Query{}, "error"},
 		{"cursor later than the archive: skipped", Query{Cursor: newCursor}, "new1"},
@@ -570,44 +659,14 @@ func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 			}
 		})
 	}
-	t.Run("the skip is warned about once per reader", func(t *testing.T) {
-		hook := logtest.NewGlobal()
-		defer logrus.StandardLogger().ReplaceHooks(logrus.LevelHooks{})
-		r := open(t, DefaultMatch, dir)
-		for i := 0; i < 2; i++ {
-			if _, _, err := collect(t, r, Query{Since: t0.Add(time.Minute)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		entries := hook.AllEntries()
-		if len(entries) != 1 || entries[0].Level != logrus.WarnLevel || entries[0].Data["file"] != archived {
-			t.Fatalf("logged %d entries (%v), want one warning naming %s", len(entries), entries, archived)
-		}
-	})
 	t.Run("only a damaged old archive: nothing to read, no error", func(t *testing.T) {
 		only := t.TempDir()
-		copyFile(t, archived, filepath.Join(only, filepath.Base(archived)), 0o640)
-		got, _ := readAll(t, open(t, DefaultMatch, only), Query{Since: t0.Add(time.Minute)})
+		f := filepath.Join(only, filepath.Base(archived))
+		copyFile(t, archived, f, 0o640)
+		setMtime(t, f, mtime)
+		got, _ := readAll(t, open(t, DefaultMatch, only), Query{Since: t0.Add(time.Hour)})
 		if got != "" {
 			t.Fatalf("read %q", got)
-		}
-	})
-	t.Run("archive with an unreadable header is judged by its mtime", func(t *testing.T) {
-		bad := t.TempDir()
-		f := filepath.Join(bad, filepath.Base(archived))
-		copyFile(t, archived, f, 0o640)
-		corrupt(t, f, 0, 8)
-		write(t, filepath.Join(bad, "system.journal"), kubelets(t0.Add(time.Hour), "new", 1)...)
-		mtime := t0.Add(5 * time.Second)
-		if err := os.Chtimes(f, mtime, mtime); err != nil {
-			t.Fatal(err)
-		}
-		r := open(t, DefaultMatch, bad)
-		if got, _ := readAll(t, r, Query{Since: mtime.Add(time.Microsecond)}); got != "new0" {
-			t.Fatalf("since after the mtime: read %q", got)
-		}
-		if _, _, err := collect(t, r, Query{Since: mtime}); !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "signature") {
-			t.Fatalf("since on the mtime: err = %v, want ErrUnreadable (bad signature)", err)
 		}
 	})
 	t.Run("active file with an unreadable header: error at Open", func(t *testing.T) {
@@ -618,6 +677,30 @@ func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 			t.Fatalf("err = %v, want ErrUnreadable", err)
 		}
 	})
+}
+
+// TestArchiveWithAnOldTailInItsHeaderIsRead: a header field is no proof
+// that an archive ends before the query. Damage that sets
+// tail_entry_realtime back a day must not hide the failures it holds.
+func TestArchiveWithAnOldTailInItsHeaderIsRead(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "in-window", 3)...)
+	archived := archive(t, filepath.Join(dir, "system.journal"))
+	w, err := os.OpenFile(archived, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(t0.Add(-24*time.Hour).UnixMicro()))
+	if _, err := w.WriteAt(b[:], hdrTailRealtime); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	setMtime(t, archived, t0.Add(3*time.Second))
+	write(t, filepath.Join(dir, "system.journal"), kubelets(t0.Add(time.Minute), "new", 1)...)
+	if got, _ := readAll(t, open(t, DefaultMatch, dir), Query{Since: t0.Add(-time.Minute)}); got != "in-window0 in-window1 in-window2 new0" {
+		t.Fatalf("read %q", got)
+	}
 }
 
 // TestDamageInTheMiddle covers what the header checks cannot see: bytes
@@ -632,11 +715,9 @@ func TestDamageInTheMiddle(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "system.journal")
 	const n = 2000
 	write(t, src, kubelets(t0, "k", n)...) // t0 .. t0+1999s
-	// Objects (entries, data, entry arrays) lie between the end of the two
-	// hash tables and tail_object_offset; damage the middle of that.
-	u64 := func(off int) int64 { return int64(binary.LittleEndian.Uint64(header(t, src, off, 8))) }
-	objStart := max(u64(104)+u64(112), u64(120)+u64(128)) // data/field hash table offset+size
-	at := ((objStart + u64(136)) / 2) &^ 7                // 136: tail_object_offset
+	// Objects (entries, data, entry arrays) are appended as entries come:
+	// damage the 16 KiB around the middle entry's MESSAGE.
+	at := (fileOffset(t, src, "MESSAGE=k1000") - 8<<10) &^ 7
 	corrupt(t, src, at, 16<<10)
 	later := t0.Add(time.Hour)
 
@@ -736,6 +817,105 @@ func TestUnreadableForNonRootUser(t *testing.T) {
 				t.Fatalf("error does not say permission denied: %s", res.Err)
 			}
 		})
+	}
+}
+
+func TestUnreadableMachineIDDirForNonRootUser(t *testing.T) {
+	requireRemote(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a helper as uid 65534")
+	}
+	dir := worldDir(t)
+	sub := filepath.Join(dir, machineID)
+	write(t, filepath.Join(sub, "system.journal"), kubelets(t0, "k", 1)...)
+	os.Chmod(sub, 0o700)
+	res := runHelper(t, "open", &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}, dir)
+	if res.Kind != "ErrUnreadable" || !strings.Contains(res.Err, "permission denied") || !strings.Contains(res.Err, machineID) {
+		t.Fatalf("kind %q err %q, want ErrUnreadable: permission denied naming the machine-id dir", res.Kind, res.Err)
+	}
+}
+
+// TestOutOfFileDescriptorsIsSaidSo: EMFILE is neither "no journal files"
+// nor "libsystemd not loadable" (dlopen fails for want of a descriptor).
+func TestOutOfFileDescriptorsIsSaidSo(t *testing.T) {
+	requireRemote(t)
+	dir := worldDir(t)
+	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", 1)...)
+	for _, spare := range []string{"0", "1"} {
+		t.Run(spare+" descriptors spare", func(t *testing.T) {
+			res := runHelper(t, "emfile-"+spare, nil, dir)
+			if res.Kind != "ErrUnreadable" || !strings.Contains(res.Err, "too many open files") {
+				t.Fatalf("kind %q err %q, want ErrUnreadable: too many open files", res.Kind, res.Err)
+			}
+		})
+	}
+}
+
+// TestNonRegularFilesAreRefusedWithoutBlocking: a FIFO named like a journal
+// file would block open(2) until a writer comes, past any deadline.
+func TestNonRegularFilesAreRefusedWithoutBlocking(t *testing.T) {
+	requireRemote(t)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		q     Query
+	}{
+		{"FIFO as the active file", func(t *testing.T, dir string) {
+			mkfifo(t, filepath.Join(dir, "system.journal"))
+		}, Query{}},
+		{"symlink to a FIFO", func(t *testing.T, dir string) {
+			mkfifo(t, filepath.Join(dir, "fifo"))
+			os.Symlink("fifo", filepath.Join(dir, "system.journal"))
+		}, Query{}},
+		{"FIFO as an archive the query needs", func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", 1)...)
+			mkfifo(t, filepath.Join(dir, "system@0123-0001-0002.journal"))
+		}, Query{}},
+		{"character device as the active file", func(t *testing.T, dir string) {
+			os.Symlink(os.DevNull, filepath.Join(dir, "system.journal"))
+		}, Query{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tt.setup(t, dir)
+			done := make(chan error, 1)
+			go func() {
+				r, err := Open([]string{dir}, DefaultMatch)
+				if err == nil {
+					_, _, err = collect(t, r, tt.q)
+					r.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "not a regular file") {
+					t.Fatalf("err = %v, want ErrUnreadable: not a regular file", err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("Open or Read blocked on a FIFO")
+			}
+		})
+	}
+}
+
+func mkfifo(t *testing.T, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenContextSaysHowFarItGot(t *testing.T) {
+	requireRemote(t)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", 1)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := OpenContext(ctx, []string{dir}, DefaultMatch)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "0 of 1 files") {
+		t.Fatalf("err = %v, want context.Canceled saying 0 of 1 files", err)
 	}
 }
 
@@ -1071,10 +1251,33 @@ func TestBootIDAndMonotonicTime(t *testing.T) {
 		export.Entry{Time: t0.Add(time.Second), Monotonic: 3*time.Hour + 250*time.Microsecond, BootID: bootA, Message: "a1", Unit: "kubelet.service", PID: 10},
 		export.Entry{Time: t0.Add(2 * time.Second), BootID: bootB, Monotonic: 7 * time.Second, Message: "b0", Unit: "kubelet.service", PID: 10},
 	)
-	var got []Entry
-	if _, err := open(t, DefaultMatch, dir).Read(context.Background(), Query{}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
-		t.Fatal(err)
+	read := func(t *testing.T, slow bool) []Entry {
+		r := open(t, DefaultMatch, dir).(*sdReader)
+		var got []Entry
+		_, err := r.Read(context.Background(), Query{Limit: 1}, func(e Entry) error { got = append(got, e); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.fast == nil {
+			t.Fatal("no one-call stamps with this go-systemd and libsystemd: Read pays three cgo calls per entry")
+		}
+		if slow {
+			r.fast = nil
+		}
+		if _, err := r.Read(context.Background(), Query{Cursor: "", Since: t0.Add(time.Second)}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
 	}
+	for _, slow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one call", true: "through go-systemd"}[slow], func(t *testing.T) {
+			checkStamps(t, read(t, slow))
+		})
+	}
+}
+
+func checkStamps(t *testing.T, got []Entry) {
+	const bootA, bootB = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 	want := []Entry{
 		{Realtime: t0, Monotonic: 5 * time.Second, BootID: bootA, Message: "a0"},
 		{Realtime: t0.Add(time.Second), Monotonic: 3*time.Hour + 250*time.Microsecond, BootID: bootA, Message: "a1"},
@@ -1088,5 +1291,237 @@ func TestBootIDAndMonotonicTime(t *testing.T) {
 		if !g.Realtime.Equal(w.Realtime) || g.Monotonic != w.Monotonic || g.BootID != w.BootID || g.Message != w.Message {
 			t.Errorf("entry %d = %+v, want %+v", i, g, w)
 		}
+	}
+}
+
+// TestMessageDamagedInPlaceIsUnreadable: sd_journal returns a MESSAGE whose
+// bytes were overwritten in place as if journald had stored it (measured:
+// "unknown authority" read back as "unknown authoritx", no error). Read
+// checks each payload against the data hash table, in every layout
+// journald writes: keyed SipHash (systemd >= 246) or Jenkins hashes,
+// compact (>= 252) or regular objects.
+func TestMessageDamagedInPlaceIsUnreadable(t *testing.T) {
+	requireRemote(t)
+	const bad = "x509: certificate signed by unknown authority"
+	layouts := []struct {
+		name  string
+		env   map[string]string
+		flags uint32 // incompatible flags the file must (not) have
+		want  bool
+	}{
+		{"keyed hash, compact", nil, flagKeyedHash, true},
+		{"Jenkins hash", map[string]string{"SYSTEMD_JOURNAL_KEYED_HASH": "0"}, flagKeyedHash, false},
+		{"keyed hash, regular objects", map[string]string{"SYSTEMD_JOURNAL_COMPACT": "0"}, 0x10, false},
+	}
+	damages := []struct {
+		name   string
+		damage func(t *testing.T, file string)
+	}{
+		{"payload byte", func(t *testing.T, file string) {
+			overwrite(t, file, fileOffset(t, file, bad)+int64(len(bad))-1, "x")
+		}},
+		{"stored hash", func(t *testing.T, file string) {
+			// The object header (16 bytes) and hash (8) precede the
+			// payload's field name; the payload starts at 64 or 72.
+			off := fileOffset(t, file, "MESSAGE="+bad)
+			for _, start := range []int64{72, 64} {
+				if header(t, file, int(off-start), 1)[0] == objectData {
+					overwrite(t, file, off-start+objDataHash, "\xde\xad")
+					return
+				}
+			}
+			t.Fatal("no data object header before the payload")
+		}},
+	}
+	for _, l := range layouts {
+		for _, d := range damages {
+			t.Run(l.name+": "+d.name, func(t *testing.T) {
+				for k, v := range l.env {
+					t.Setenv(k, v)
+				}
+				dir := t.TempDir()
+				f := filepath.Join(dir, "system.journal")
+				write(t, f, export.Kubelet(t0, "before"), export.Kubelet(t0.Add(time.Second), bad), export.Kubelet(t0.Add(2*time.Second), "after"))
+				if got := binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4))&l.flags != 0; got != l.want {
+					t.Skipf("this journal-remote ignores %v (incompatible flags %#x)", l.env, binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4)))
+				}
+				if got, _ := readAll(t, open(t, DefaultMatch, dir), Query{}); got != "before "+bad+" after" {
+					t.Fatalf("intact file read %q", got)
+				}
+				d.damage(t, f)
+				got, _, err := collect(t, open(t, DefaultMatch, dir), Query{})
+				if !errors.Is(err, ErrUnreadable) {
+					t.Fatalf("read %q, err %v: want ErrUnreadable", got, err)
+				}
+				if strings.Join(got, " ") != "before" {
+					t.Fatalf("read %q before failing, want only the intact entry before", got)
+				}
+			})
+		}
+	}
+}
+
+// overwrite writes s at off in file.
+func overwrite(t *testing.T, file string, off int64, s string) {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte(s), off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// coldDir holds the many-archives directory across benchmark calls.
+var coldDir string
+
+const coldArchives = 3000
+
+// manyArchives makes a directory like a node that keeps a long journal:
+// coldArchives small archives from a month before t0 (sparse copies of one
+// real archive, renamed and dated as rotation leaves them) and an active
+// file with the kubelet's last entries.
+func manyArchives(b *testing.B) string {
+	requireRemote(b)
+	if coldDir != "" {
+		return coldDir
+	}
+	d, err := os.MkdirTemp("", "kd-journal-cold-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl := filepath.Join(d, "template", "system.journal")
+	if err := export.Append(tmpl, kubelets(t0.Add(-30*24*time.Hour), "old", 20)); err != nil {
+		b.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(d, machineID), 0o755)
+	paths := make([]string, coldArchives)
+	for i := range paths {
+		at := t0.Add(-30*24*time.Hour + time.Duration(i)*10*time.Minute)
+		paths[i] = filepath.Join(d, machineID, fmt.Sprintf("system@%032x-%016x-%016x.journal", 1, i*20+1, at.UnixMicro()))
+	}
+	if err := export.SparseCopy(tmpl, paths...); err != nil {
+		b.Fatal(err)
+	}
+	for i, p := range paths {
+		at := t0.Add(-30*24*time.Hour + time.Duration(i+1)*10*time.Minute)
+		os.Chtimes(p, at, at)
+	}
+	os.RemoveAll(filepath.Dir(tmpl))
+	if err := export.Append(filepath.Join(d, machineID, "system.journal"), kubelets(t0, "k", 10)); err != nil {
+		b.Fatal(err)
+	}
+	coldDir = d
+	return d
+}
+
+// dropCache evicts the files' pages from the page cache (fsync, then
+// POSIX_FADV_DONTNEED): a cold read of the files without dropping every
+// cache of the machine. Inodes and directory entries stay cached.
+func dropCache(b *testing.B, dir string) {
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		f.Sync()
+		const fadvDontneed = 4
+		if _, _, errno := syscall.Syscall6(syscall.SYS_FADVISE64, f.Fd(), 0, 0, fadvDontneed, 0, 0); errno != 0 {
+			return errno
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkColdArchives opens a directory of 3,000 archives whose pages
+// are not cached and reads the last ten minutes, under the plugin's 4 s
+// deadline; "headers" is what reading every archive's header costs, the
+// work Open did for each file before archives were judged by mtime.
+func BenchmarkColdArchives(b *testing.B) {
+	dir := manyArchives(b)
+	b.Run("window", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			dropCache(b, dir)
+			b.StartTimer()
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+			r, err := OpenContext(ctx, []string{dir}, DefaultMatch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			if _, err := r.Read(ctx, Query{Since: t0.Add(-10 * time.Minute)}, func(Entry) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			r.Close()
+			cancel()
+			if n != 10 {
+				b.Fatalf("read %d entries, want 10", n)
+			}
+		}
+	})
+	b.Run("headers", func(b *testing.B) {
+		paths, err := findFiles([]string{dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			dropCache(b, dir)
+			b.StartTimer()
+			for _, p := range paths {
+				info := checkFile(p)
+				if info.err != nil {
+					b.Fatal(info.err)
+				}
+				info.f.Close()
+			}
+		}
+	})
+}
+
+// TestErrorsSayWhy: the causes an operator acts on differently are told
+// apart with errors.Is, and all of them are still ErrUnreadable.
+func TestErrorsSayWhy(t *testing.T) {
+	requireRemote(t)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  error
+	}{
+		{"truncated", func(t *testing.T, dir string) {
+			f := filepath.Join(dir, "system.journal")
+			write(t, f, kubelets(t0, "k", 3)...)
+			os.Truncate(f, 4<<20)
+		}, ErrDamaged},
+		{"damaged in place", func(t *testing.T, dir string) {
+			f := filepath.Join(dir, "system.journal")
+			write(t, f, kubelets(t0, "k", 3)...)
+			overwrite(t, f, fileOffset(t, f, "MESSAGE=k1")+9, "x")
+		}, ErrDamaged},
+		{"FIFO", func(t *testing.T, dir string) { mkfifo(t, filepath.Join(dir, "system.journal")) }, ErrNotRegular},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tt.setup(t, dir)
+			r, err := Open([]string{dir}, DefaultMatch)
+			if err == nil {
+				_, _, err = collect(t, r, Query{})
+				r.Close()
+			}
+			if !errors.Is(err, tt.want) || !errors.Is(err, ErrUnreadable) {
+				t.Fatalf("err = %v, want %v and ErrUnreadable", err, tt.want)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/printable"
 )
 
 // MaxMessage is NPD's default max_output_length: bytes beyond it are cut.
@@ -79,63 +80,15 @@ func Fit(s string, max int) string {
 }
 
 // Clean makes text from a log line safe for a terminal and for the Node
-// object: control characters (C0 but tab and newline, DEL, C1) and invalid
-// UTF-8 become visible escapes; NPD publishes the message unchanged, and
-// kubectl describe prints it raw.
+// object (NPD publishes the message unchanged, and kubectl describe prints it
+// raw): tabs and line breaks become spaces, which Fit then folds; every other
+// control character, bidi override and invalid byte becomes a visible escape
+// (internal/printable).
 func Clean(s string) string {
-	clean := true
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && n == 1) || control(r) {
-			clean = false
-			break
+	return printable.String(strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
 		}
-		i += n
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b.WriteString(`\x`)
-			b.WriteString(hex2(s[i]))
-		case control(r):
-			if r < 0x100 {
-				b.WriteString(`\x`)
-				b.WriteString(hex2(byte(r)))
-			} else {
-				b.WriteString(`\u`)
-				b.WriteString(hex2(byte(r>>8)) + hex2(byte(r)))
-			}
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
-
-// control reports runes a terminal acts on: C0 (tab, newline and carriage
-// return are left to Fit, which folds them), DEL, C1, and the bidi
-// overrides that reorder what a reader sees.
-func control(r rune) bool {
-	switch {
-	case r == '\t' || r == '\n' || r == '\r':
-		return false
-	case r < 0x20 || r == 0x7f:
-		return true
-	case r >= 0x80 && r < 0xa0:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true
-	}
-	return false
-}
-
-func hex2(b byte) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[b>>4], digits[b&15]})
+		return r
+	}, s))
 }

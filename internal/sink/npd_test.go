@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
@@ -46,7 +47,7 @@ func TestLineIsOnePrintableUTF8LineWithinMax(t *testing.T) {
 				t.Fatalf("%q: not one valid line of <= 80 bytes", got)
 			}
 			for _, r := range got {
-				if control(r) {
+				if !unicode.IsPrint(r) {
 					t.Fatalf("%q keeps control character %U", got, r)
 				}
 			}
@@ -64,7 +65,7 @@ func FuzzClean(f *testing.F) {
 			t.Fatalf("Fit(%q) = %q", s, got)
 		}
 		for _, r := range got {
-			if control(r) || r == '\n' || r == '\r' || r == '\t' {
+			if !unicode.IsPrint(r) {
 				t.Fatalf("Fit(%q) = %q keeps %U", s, got, r)
 			}
 		}

@@ -11,6 +11,7 @@ package export
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -44,7 +45,7 @@ type Entry struct {
 	Monotonic time.Duration
 	// Fields are extra fields (upper-case names), written in name order;
 	// a name given here replaces the writer's default for it (_HOSTNAME,
-	// _TRANSPORT, PRIORITY, _MACHINE_ID).
+	// _TRANSPORT, _UID, PRIORITY, _MACHINE_ID).
 	Fields map[string]string
 }
 
@@ -60,6 +61,14 @@ func Kubelet(t time.Time, msg string) Entry {
 // "kubelet.service: Main process exited, code=exited, status=1/FAILURE".
 func Systemd(t time.Time, unit, msg string) Entry {
 	return Entry{Time: t, Message: msg, Unit: "init.scope", Identifier: "systemd", PID: 1, AboutUnit: unit}
+}
+
+// Logger returns what `logger -t ident msg` run by uid in a login session
+// makes: the identifier is the client's to choose, _UID and _SYSTEMD_UNIT
+// are journald's.
+func Logger(t time.Time, uid int, ident, msg string) Entry {
+	return Entry{Time: t, Message: msg, Unit: "session-1.scope", Identifier: ident, PID: 31337,
+		Fields: map[string]string{"_UID": strconv.Itoa(uid), "_GID": strconv.Itoa(uid), "_TRANSPORT": "syslog", "_COMM": "logger"}}
 }
 
 // Unit returns an entry logged by another service (PID 1000).
@@ -216,6 +225,10 @@ func (w *Writer) Write(e Entry) error {
 	}
 	w.dflt(e, "_HOSTNAME", host)
 	w.dflt(e, "_TRANSPORT", "stdout")
+	if e.Fields["_TRANSPORT"] != "kernel" {
+		// journald sets no _UID on /dev/kmsg records.
+		w.dflt(e, "_UID", "0")
+	}
 	w.dflt(e, "PRIORITY", "6")
 	if e.PID != 0 {
 		w.num("_PID", int64(e.PID))
@@ -416,4 +429,78 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.TrimSpace(string(t.b))
+}
+
+// Header offsets used by Archive (systemd journal-def.h, struct Header).
+const (
+	hdrSeqnumID     = 72  // sd_id128
+	hdrHeadSeqnum   = 168 // le64
+	hdrHeadRealtime = 184 // le64
+	hdrTailRealtime = 192 // le64
+)
+
+// Archive renames a finished journal file the way journald's rotation does,
+// system@<seqnum_id>-<head_seqnum>-<head_realtime>.journal in the same
+// directory, and sets its mtime a second after its last entry, as the
+// rotation's final header write leaves it. It returns the new path.
+func Archive(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	var h [hdrTailRealtime + 8]byte
+	_, err = io.ReadFull(f, h[:])
+	f.Close()
+	if err != nil {
+		return "", fmt.Errorf("read journal header of %q: %w", file, err)
+	}
+	le := binary.LittleEndian
+	to := filepath.Join(filepath.Dir(file), fmt.Sprintf("system@%s-%016x-%016x.journal",
+		hex.EncodeToString(h[hdrSeqnumID:hdrSeqnumID+16]), le.Uint64(h[hdrHeadSeqnum:]), le.Uint64(h[hdrHeadRealtime:])))
+	if err := os.Rename(file, to); err != nil {
+		return "", err
+	}
+	mtime := time.UnixMicro(int64(le.Uint64(h[hdrTailRealtime:]))).Add(time.Second)
+	return to, os.Chtimes(to, mtime, mtime)
+}
+
+// SparseCopy copies a journal file to new files (each must not exist),
+// leaving holes where the source has zero blocks: journald preallocates
+// 8 MiB per file, and a test that needs thousands of archives needs them
+// small on disk. The source is read once.
+func SparseCopy(from string, to ...string) error {
+	src, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	for _, t := range to {
+		if err := sparseWrite(src, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sparseWrite(src []byte, to string) error {
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	const block = 4096
+	var zero [block]byte
+	for off := 0; off < len(src); off += block {
+		end := min(off+block, len(src))
+		if bytes.Equal(src[off:end], zero[:end-off]) {
+			continue
+		}
+		if _, err := dst.WriteAt(src[off:end], int64(off)); err != nil {
+			dst.Close()
+			return err
+		}
+	}
+	if err := dst.Truncate(int64(len(src))); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
 }
