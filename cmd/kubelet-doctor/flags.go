@@ -82,12 +82,12 @@ func (f *pluginFlags) registerShared(fs *flag.FlagSet) {
 	fs.StringVar(&f.root, "root", "/", "host root: every host path resolves under it")
 	fs.Var(&f.journalDirs, "journal-dir", "journal directory to read instead of ROOT/var/log/journal and ROOT/run/log/journal (repeatable)")
 	fs.Var(&f.units, "unit", "systemd unit of the kubelet (repeatable; default kubelet.service)")
-	fs.Var(&f.identifiers, "identifier", "SYSLOG_IDENTIFIER of the kubelet (repeatable; default kubelet)")
+	fs.Var(&f.identifiers, "identifier", "also read entries with this SYSLOG_IDENTIFIER, from root only (repeatable; none by default: the unit's entries cannot be forged, an identifier can)")
 	fs.DurationVar(&f.window, "window", 10*time.Minute, "failures are counted in this window")
 	fs.DurationVar(&f.bootGrace, "boot-grace", 5*time.Minute, "boot-transient errors count only when they persist past this after a kubelet start")
 	fs.IntVar(&f.maxEntries, "max-entries", 2_000_000, "entries read per invocation at most (0: no bound)")
 	fs.StringVar(&f.logLevel, "log-level", "warning", "stderr log level: debug, info, warning, error")
-	fs.StringVar(&f.now, "now", "", "evaluate as of this RFC 3339 time instead of the clock (replays, benchmarks)")
+	fs.StringVar(&f.now, "now", "", "evaluate as of this RFC 3339 time instead of the clock (replays, benchmarks); the running boot's own journal entries still keep their monotonic timing")
 	f.registerNodeState(fs)
 }
 

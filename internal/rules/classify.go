@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/printable"
 	"regexp"
 	"slices"
 	"strconv"
@@ -770,6 +771,9 @@ func clean(s string, max int) string {
 	if strings.ContainsAny(s, "\n\t\r") {
 		s = strings.Join(strings.Fields(s), " ")
 	}
+	// Escaped here, once: the excerpt goes to the NPD line, explain, report,
+	// metrics and the state, and a log line can carry terminal escapes.
+	s = printable.String(s)
 	s = stripPIDs(s)
 	s = strings.Trim(s, " :,")
 	s = trimQuotes(s)

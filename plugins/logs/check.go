@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"syscall"
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
@@ -87,6 +88,12 @@ func (e cannotRead) CannotTell() string {
 		return "cannot read journal: no journal files"
 	case errors.Is(e.err, fs.ErrPermission):
 		return "cannot read journal: permission denied"
+	case errors.Is(e.err, syscall.EMFILE), errors.Is(e.err, syscall.ENFILE):
+		return "cannot read journal: too many open files"
+	case errors.Is(e.err, journal.ErrDamaged):
+		return "cannot read journal: file damaged"
+	case errors.Is(e.err, journal.ErrNotRegular):
+		return "cannot read journal: not a regular file"
 	case errors.Is(e.err, journal.ErrUnreadable):
 		return "cannot read journal: file damaged or unreadable"
 	case errors.Is(e.err, state.ErrUntrusted):

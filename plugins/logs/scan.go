@@ -34,6 +34,15 @@ type JournalSource struct {
 
 var _ Source = JournalSource{}
 
+// OpenContext opens the journal within ctx's deadline: a cold directory of
+// thousands of archives must not outlast the plugin's own timeout.
+func (s JournalSource) OpenContext(ctx context.Context) (journal.Reader, error) {
+	if s.OpenFunc != nil {
+		return s.OpenFunc(s.Dirs, s.Match)
+	}
+	return journal.OpenContext(ctx, s.Dirs, s.Match)
+}
+
 // Open opens the journal.
 func (s JournalSource) Open() (journal.Reader, error) {
 	open := s.OpenFunc
@@ -153,7 +162,15 @@ func (s *Scanner) refresh(ctx context.Context, st **State, now time.Time) error 
 }
 
 func (s *Scanner) scan(ctx context.Context, st *State, now time.Time) error {
-	r, err := s.Source.Open()
+	var r journal.Reader
+	var err error
+	if oc, ok := s.Source.(interface {
+		OpenContext(context.Context) (journal.Reader, error)
+	}); ok {
+		r, err = oc.OpenContext(ctx)
+	} else {
+		r, err = s.Source.Open()
+	}
 	if err != nil {
 		return fmt.Errorf("open journal: %w", err)
 	}
