@@ -11,6 +11,13 @@ declare -A need=(
   [/lib/systemd/systemd-journal-remote]=systemd-journal-remote
   [/usr/bin/dbus-daemon]=dbus-daemon
   [/usr/bin/flock]=util-linux
+  # test/e2e/kubelet: the real kubelet's runtime, started by the suite itself
+  # (never as a service), and the tools that build its network namespace.
+  [/usr/bin/containerd]=containerd
+  [/usr/sbin/runc]=runc
+  [/usr/bin/unshare]=util-linux
+  [/usr/bin/nsenter]=util-linux
+  [/sbin/ip]=iproute2
 )
 
 missing=()
@@ -19,7 +26,7 @@ for path in "${!need[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps.sh: all present (gcc, libsystemd-dev, systemd, systemd-journal-remote, dbus-daemon)"
+  echo "deps.sh: all present (gcc, libsystemd-dev, systemd, systemd-journal-remote, dbus-daemon, containerd, runc, iproute2)"
   exit 0
 fi
 
