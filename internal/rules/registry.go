@@ -179,6 +179,9 @@ var conditions = []Condition{
 
 // Hints shared by several rules.
 const (
+	// hintRestricted: what the kubelet only logs when a restricted
+	// environment refuses a tuning step; it runs on.
+	hintRestricted  = "harmless: the kubelet runs on without it (restricted environment: sandbox, user namespace or no access to PID 1's namespaces)"
 	hintCA          = "kubelet's CA differs from the API server's: compare certificate-authority-data in /etc/kubernetes/kubelet.conf with the cluster CA"
 	hintConn        = "check that the server: address in /etc/kubernetes/kubelet.conf is right and the API server or its load balancer is up and reachable from this node"
 	hintAuth        = "the API server rejects the kubelet's credentials: check /var/lib/kubelet/pki/kubelet-client-current.pem (openssl x509 -enddate -issuer) against the cluster CA"
@@ -573,10 +576,19 @@ var rules = []Rule{
 	{ID: "root-dir-invalid", Kind: KindMessage, Category: Resources, Ref: "3.9",
 		Literal: "invalid root directory", Pattern: `invalid root directory`,
 		Label: "kubelet root directory invalid", Hint: "fix --root-dir: it must be an existing absolute directory"},
-	{ID: "oom-score", Kind: KindMessage, Category: Resources, Ref: "3.9",
-		Causes:  CauseHostPath,
+	// The kubelet only logs these and runs on (cm/container_manager_linux.go,
+	// cmd/kubelet/app/server.go): an OOM score or rlimit it may not set in a
+	// restricted environment (sandbox, user namespace, no access to
+	// /proc/1/ns/pid) is not a node problem. Guards, so explain says so.
+	{ID: "oom-score", Kind: KindGuard, Category: None, Ref: "3.9",
 		Literal: "ailed to ensure process in container with oom score", Pattern: `ailed to ensure process in container with oom score`,
-		Label: "oom_score_adj not writable", Hint: "the kubelet cannot set oom_score_adj (rootless or unprivileged kubelet): run it as root or enable the KubeletInUserNamespace gate"},
+		Label: "OOM score not adjusted", Hint: hintRestricted},
+	{ID: "oom-score-apply", Kind: KindGuard, Category: None, Ref: "3.9", Info: true,
+		Literal: "Failed to ApplyOOMScoreAdj", Pattern: `Failed to ApplyOOMScoreAdj`,
+		Label: "OOM score not adjusted", Hint: hintRestricted},
+	{ID: "rlimit", Kind: KindGuard, Category: None, Ref: "3.9",
+		Literal: "Failed to set rlimit on max file handles", Pattern: `Failed to set rlimit on max file handles`,
+		Label: "file-handle rlimit not raised", Hint: hintRestricted},
 	{ID: "listen-serve", Kind: KindMessage, Category: Resources, Ref: "3.9", Fatal: true,
 		Causes:  CauseHostPath,
 		Literal: "ailed to listen and serve", Pattern: `ailed to listen and serve`,
@@ -796,6 +808,12 @@ var rules = []Rule{
 	{ID: "cri-deadline", Kind: KindCause, Category: Runtime, Group: CauseRuntimeDown,
 		Literal: "rpc error: code = DeadlineExceeded", Pattern: `rpc error: code = DeadlineExceeded`,
 		Label: "CRI call timed out", Hint: "the runtime does not answer in time (overloaded or hung): check containerd/CRI-O logs and node load"},
+	// The kubelet asks the runtime for its cgroup driver and, when the
+	// method is unknown (containerd < 2.0, CRI-O < 1.31), falls back to its
+	// own config (cmd/kubelet/app/server.go getCgroupDriverFromCRI): harmless.
+	{ID: "runtime-config-unimplemented", Kind: KindCause, Category: None, Group: CauseRuntime,
+		Literal: "unknown method RuntimeConfig", Pattern: `unknown method RuntimeConfig`,
+		Label: "runtime has no RuntimeConfig", Hint: "the runtime predates the CRI RuntimeConfig call: the kubelet falls back to cgroupDriver from its own config, which must match the runtime's"},
 	{ID: "cri-unimplemented", Kind: KindCause, Category: Runtime, Group: CauseRuntimeDown,
 		Literal: "rpc error: code = Unimplemented", Pattern: `rpc error: code = Unimplemented`,
 		Label: "CRI method not implemented", Hint: "the runtime is too old or too new for this kubelet: check the version skew of containerd/CRI-O"},

@@ -177,7 +177,7 @@ func runScenario(t *testing.T, tl tools, cp *controlPlane, base string, conds []
 	for _, m := range conds {
 		table = append(table, fmt.Sprintf("%s=%s", m.condition, got[m.condition].status))
 	}
-	t.Logf("%d starts, %d entries; verdicts: %s", starts, len(entries), strings.Join(table, " "))
+	t.Logf("%s: %d starts, %d entries; verdicts: %s", sc.name, starts, len(entries), strings.Join(table, " "))
 	assertVerdicts(t, "check", sc, conds, func(c string) (string, string) { return got[c].status, got[c].message })
 
 	if sc.npd && tl.npd != "" {

@@ -113,13 +113,26 @@ func newNode(t *testing.T, cp *controlPlane, base, scenario string) *node {
 	return n
 }
 
+// joined is a node that joined the cluster earlier and has run since: a
+// valid client certificate, and no bootstrap kubeconfig any more.
+func (n *node) joined(t *testing.T) {
+	n.clientCert(t, n.name, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
 // clientCert gives the node a client certificate and the kubelet.conf that
 // `kubeadm join` leaves after a finished bootstrap (it then deletes the
 // bootstrap kubeconfig), valid from notBefore to notAfter, for identity.
 func (n *node) clientCert(t *testing.T, identity string, notBefore, notAfter time.Time) {
 	t.Helper()
+	// As the kubelet's certificate store keeps it: a dated file and the
+	// kubelet-client-current.pem symlink to it (the store refuses to
+	// rotate over a regular file).
 	pem := filepath.Join(n.certDir, "kubelet-client-current.pem")
-	if err := n.cp.pki.kubeletClient(pem, identity, notBefore, notAfter); err != nil {
+	dated := "kubelet-client-" + notBefore.UTC().Format("2006-01-02-15-04-05") + ".pem"
+	if err := n.cp.pki.kubeletClient(filepath.Join(n.certDir, dated), identity, notBefore, notAfter); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dated, pem); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeKubeconfig(n.kubeconfig, n.cp.url, n.cp.pki.CACert, kubeUser{ClientCertificate: pem, ClientKey: pem}); err != nil {

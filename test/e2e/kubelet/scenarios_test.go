@@ -32,6 +32,8 @@ const (
 	symptomRegistration = "registration/mirror-pod errors of an unregistered node are a symptom of the cause (issue 15, suppression)"
 	symptomBootstrap    = "certificate backoff and anonymous 403s follow a rejected bootstrap token (issue 15, suppression)"
 	startBanner         = "\"Starting kubelet main sync loop\" just before a fatal error is taken as recovery (issue 15)"
+	symptomIdentity     = "the rotation CSR is refused for the same wrong identity (issue 15, suppression)"
+	symptomExpired      = "the missing bootstrap kubeconfig is only the kubelet's fallback for its expired certificate (issue 15, suppression)"
 )
 
 // scenario is one real failure of the kubelet, or a healthy start.
@@ -83,11 +85,12 @@ var scenarios = []scenario{
 		want:     []string{config, startup},
 	},
 	{
-		// The kubelet decodes leniently after a strict decoding error: a
-		// misspelt field is a warning and the node runs.
-		name:       "config-unknown-field",
+		name: "config-unknown-field",
+		// The kubelet decodes leniently after a strict decoding error and
+		// runs, but the setting is silently ignored: a config problem.
 		setup:      func(t *testing.T, n *node) { n.config["cgroupDrivr"] = "cgroupfs" },
 		evidence:   "cgroupDrivr",
+		want:       []string{config},
 		registered: true,
 	},
 	{
@@ -147,12 +150,15 @@ var scenarios = []scenario{
 		pending:  map[string]string{registration: symptomRegistration},
 	},
 	{
+		// kubeadm deletes the bootstrap kubeconfig after the join but keeps
+		// the flag: the kubelet falls back to it and exits on the missing file.
 		name: "client-cert-expired",
 		setup: func(t *testing.T, n *node) {
 			n.clientCert(t, n.name, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
 		},
-		evidence: "expired",
+		evidence: "is expired",
 		want:     []string{certificate, startup},
+		pending:  map[string]string{bootstrap: symptomExpired},
 	},
 	{
 		// With the bootstrap kubeconfig still there, the kubelet requests a
@@ -174,10 +180,12 @@ var scenarios = []scenario{
 		},
 		evidence: "forbidden",
 		want:     []string{authorization},
+		pending:  map[string]string{certificate: symptomIdentity, registration: symptomRegistration},
 	},
 	{
 		name: "runtime-socket-missing",
 		setup: func(t *testing.T, n *node) {
+			n.joined(t)
 			n.runtime = false
 		},
 		evidence: "containerd.sock",
@@ -186,8 +194,15 @@ var scenarios = []scenario{
 	{
 		// kubeadm's default is the systemd driver; this machine has no
 		// systemd as PID 1.
-		name:     "cgroup-driver-systemd",
-		setup:    func(t *testing.T, n *node) { n.config["cgroupDriver"] = "systemd" },
+		name: "cgroup-driver-systemd",
+		setup: func(t *testing.T, n *node) {
+			n.joined(t)
+			n.config["cgroupDriver"] = "systemd"
+			// The systemd driver names the cgroup root as a slice.
+			root := fmt.Sprintf("kdsd%d", os.Getpid())
+			n.config["cgroupRoot"] = "/" + root
+			n.cgroupRoot = "/" + root + ".slice"
+		},
 		evidence: "systemd",
 		want:     []string{config, startup},
 	},
@@ -199,18 +214,29 @@ var scenarios = []scenario{
 	},
 	{
 		// Another program (here the API server) holds the kubelet's port.
-		name:     "port-in-use",
-		setup:    func(t *testing.T, n *node) { n.config["port"] = n.cp.port },
+		name: "port-in-use",
+		setup: func(t *testing.T, n *node) {
+			n.joined(t)
+			n.config["port"] = n.cp.port
+		},
 		evidence: "address already in use",
 		want:     []string{resources, startup},
 	},
 	{
 		name: "resolv-conf-missing",
+		// The kubelet reads resolv.conf when it makes a pod's sandbox: a
+		// static pod (no image is pulled, the sandbox config fails first).
 		setup: func(t *testing.T, n *node) {
 			n.config["resolvConf"] = filepath.Join(n.dir, "etc/resolv.conf.missing")
+			pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dns-probe", "namespace": "kube-system"},
+ "spec": {"containers": [{"name": "probe", "image": "registry.k8s.io/pause:3.10"}]}}`
+			if err := os.WriteFile(filepath.Join(n.dir, "etc/kubernetes/manifests/dns-probe.json"), []byte(pod), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		},
-		evidence: "resolv.conf.missing",
-		want:     []string{dns},
+		evidence:   "resolv.conf.missing",
+		want:       []string{dns},
+		registered: true,
 	},
 }
 
