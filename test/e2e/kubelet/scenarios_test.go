@@ -225,11 +225,12 @@ var scenarios = []scenario{
 	{
 		name: "resolv-conf-missing",
 		// The kubelet reads resolv.conf when it makes a pod's sandbox: a
-		// static pod (no image is pulled, the sandbox config fails first).
+		// host-network static pod (it needs no CNI; no image is pulled, the
+		// sandbox config fails first).
 		setup: func(t *testing.T, n *node) {
 			n.config["resolvConf"] = filepath.Join(n.dir, "etc/resolv.conf.missing")
 			pod := `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dns-probe", "namespace": "kube-system"},
- "spec": {"containers": [{"name": "probe", "image": "registry.k8s.io/pause:3.10"}]}}`
+ "spec": {"hostNetwork": true, "containers": [{"name": "probe", "image": "registry.k8s.io/pause:3.10"}]}}`
 			if err := os.WriteFile(filepath.Join(n.dir, "etc/kubernetes/manifests/dns-probe.json"), []byte(pod), 0o644); err != nil {
 				t.Fatal(err)
 			}
