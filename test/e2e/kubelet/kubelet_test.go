@@ -120,6 +120,13 @@ func TestRealKubelet(t *testing.T) {
 	}
 	wg.Wait()
 
+	// Nothing left behind in the machine's cgroups (each node's cleanup
+	// removed its root with what the kubelet made under it).
+	for _, h := range cgroupHierarchies() {
+		if left, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", h, fmt.Sprintf("kd*%d*", os.Getpid()))); len(left) > 0 {
+			t.Errorf("cgroups left behind: %v", left)
+		}
+	}
 	// The machine's own kernel settings are untouched; the kubelets wrote
 	// into the namespace's files instead.
 	if after := machineTunables(t); fmt.Sprint(after) != fmt.Sprint(before) {

@@ -226,11 +226,12 @@ func (n *node) startRuntime(t *testing.T) {
 	}
 }
 
-// cgroupHierarchies are the cgroup v1 hierarchies the kubelet's cgroupfs
-// driver uses; the node's cgroup root must exist in each of them.
+// cgroupHierarchies are the cgroup hierarchies the kubelet's cgroupfs
+// driver uses on a v1 (hybrid) machine, the cgroup2 "unified" one included;
+// the node's cgroup root must exist in each of them.
 func cgroupHierarchies() []string {
 	var out []string
-	for _, h := range []string{"cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "hugetlb", "systemd"} {
+	for _, h := range []string{"cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "hugetlb", "systemd", "unified"} {
 		if fi, err := os.Stat(filepath.Join("/sys/fs/cgroup", h)); err == nil && fi.IsDir() {
 			out = append(out, h)
 		}
