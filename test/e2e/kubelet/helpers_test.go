@@ -66,3 +66,44 @@ func TestRecordingEncodesOffsetsAndEscapes(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestScenarioTable checks the table itself: at least 15 scenarios with a
+// healthy start, names usable as directories, conditions that exist, and
+// no condition both expected True and pending as wrongly True.
+func TestScenarioTable(t *testing.T) {
+	known := map[string]bool{}
+	for _, m := range monitors(t) {
+		known[m.condition] = true
+	}
+	if len(scenarios) < 15 {
+		t.Errorf("%d scenarios, want at least 15", len(scenarios))
+	}
+	seen := map[string]bool{}
+	healthy := false
+	for _, sc := range scenarios {
+		if seen[sc.name] || sc.name == "" || strings.ContainsAny(sc.name, "/ ") {
+			t.Errorf("scenario name %q is empty, repeated or not a directory name", sc.name)
+		}
+		seen[sc.name] = true
+		if sc.evidence == "" {
+			t.Errorf("%s: no evidence text", sc.name)
+		}
+		healthy = healthy || (len(sc.want) == 0 && len(sc.pending) == 0 && sc.registered)
+		for _, c := range sc.want {
+			if !known[c] {
+				t.Errorf("%s: unknown condition %s", sc.name, c)
+			}
+			if _, ok := sc.pending[c]; ok {
+				t.Errorf("%s: %s is both expected and pending", sc.name, c)
+			}
+		}
+		for c := range sc.pending {
+			if !known[c] {
+				t.Errorf("%s: unknown pending condition %s", sc.name, c)
+			}
+		}
+	}
+	if !healthy {
+		t.Error("no healthy scenario (registered, nothing True, nothing pending)")
+	}
+}

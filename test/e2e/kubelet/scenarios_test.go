@@ -31,7 +31,6 @@ const (
 const (
 	symptomRegistration = "registration/mirror-pod errors of an unregistered node are a symptom of the cause (issue 15, suppression)"
 	symptomBootstrap    = "certificate backoff and anonymous 403s follow a rejected bootstrap token (issue 15, suppression)"
-	startBanner         = "\"Starting kubelet main sync loop\" just before a fatal error is taken as recovery (issue 15)"
 	symptomIdentity     = "the rotation CSR is refused for the same wrong identity (issue 15, suppression)"
 	symptomExpired      = "the missing bootstrap kubeconfig is only the kubelet's fallback for its expired certificate (issue 15, suppression)"
 )
