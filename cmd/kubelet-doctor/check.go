@@ -6,16 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
-	"github.com/kubelet-doctor/kubelet-doctor/internal/npd"
-	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/sink"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/logs"
 )
 
@@ -44,6 +46,7 @@ type pluginFlags struct {
 	bootGrace   time.Duration
 	timeout     time.Duration
 	reuseWithin time.Duration
+	hold        time.Duration
 	maxEntries  int
 	maxOutput   int
 	logLevel    string
@@ -60,21 +63,22 @@ func (f *pluginFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.bootGrace, "boot-grace", 5*time.Minute, "boot-transient errors count only when they persist past this after a kubelet start")
 	fs.DurationVar(&f.timeout, "timeout", 4*time.Second, "own deadline, below NPD's rule timeout; reached => Unknown")
 	fs.DurationVar(&f.reuseWithin, "reuse-within", 2*time.Second, "use the shared state without reading the journal when it is younger than this")
+	fs.DurationVar(&f.hold, "hold", 2*time.Minute, "keep a True condition True through \"cannot tell\" for at most this long (no repair timer restarts)")
 	fs.IntVar(&f.maxEntries, "max-entries", 2_000_000, "entries read per invocation at most (0: no bound)")
-	fs.IntVar(&f.maxOutput, "max-output", npd.MaxMessage, "bytes of the message line (NPD's max_output_length)")
+	fs.IntVar(&f.maxOutput, "max-output", sink.MaxMessage, "bytes of the message line (NPD's max_output_length)")
 	fs.StringVar(&f.logLevel, "log-level", "warning", "stderr log level: debug, info, warning, error")
 	fs.StringVar(&f.now, "now", "", "evaluate as of this RFC 3339 time instead of the clock (replays, benchmarks)")
 }
 
 // parsePlugin parses "CONDITION [flags]" or "[flags] CONDITION".
-func parsePlugin(name string, args []string, stderr io.Writer) (*pluginFlags, rules.Condition, error) {
+func parsePlugin(name string, args []string, stderr io.Writer) (*pluginFlags, condition.Condition, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f := &pluginFlags{}
 	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: kubelet-doctor %s CONDITION [flags]\n\nconditions:\n", name)
-		for _, c := range rules.Conditions() {
+		for _, c := range condition.All() {
 			fmt.Fprintf(stderr, "  %s\n", c.Type)
 		}
 		fmt.Fprintln(stderr, "\nflags:")
@@ -85,38 +89,54 @@ func parsePlugin(name string, args []string, stderr io.Writer) (*pluginFlags, ru
 		cond, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, rules.Condition{}, err
+		return nil, condition.Condition{}, err
 	}
 	if cond == "" && fs.NArg() > 0 {
 		cond = fs.Arg(0)
 	} else if fs.NArg() > 0 {
-		return nil, rules.Condition{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+		return nil, condition.Condition{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if cond == "" {
 		fs.Usage()
-		return nil, rules.Condition{}, errors.New("missing CONDITION")
+		return nil, condition.Condition{}, errors.New("missing CONDITION")
 	}
-	c, ok := rules.ConditionByType(cond)
+	c, ok := condition.ByType(cond)
 	if !ok {
-		return nil, rules.Condition{}, fmt.Errorf("unknown condition %q (see kubelet-doctor conditions)", cond)
+		return nil, condition.Condition{}, fmt.Errorf("unknown condition %q (see kubelet-doctor conditions)", cond)
 	}
 	lvl, err := logrus.ParseLevel(f.logLevel)
 	if err != nil {
-		return nil, rules.Condition{}, fmt.Errorf("parse --log-level: %w", err)
+		return nil, condition.Condition{}, fmt.Errorf("parse --log-level: %w", err)
 	}
 	logrus.SetLevel(lvl)
 	if f.now != "" {
 		if _, err := time.Parse(time.RFC3339Nano, f.now); err != nil {
-			return nil, rules.Condition{}, fmt.Errorf("parse --now: %w", err)
+			return nil, condition.Condition{}, fmt.Errorf("parse --now: %w", err)
 		}
 	}
 	if f.window <= 0 || f.timeout <= 0 {
-		return nil, rules.Condition{}, errors.New("--window and --timeout must be positive")
+		return nil, condition.Condition{}, errors.New("--window and --timeout must be positive")
 	}
 	return f, c, nil
 }
 
-func (f *pluginFlags) scanner(log logrus.FieldLogger) *logs.Scanner {
+// env builds what every check gets; the store is opened by the caller.
+func (f *pluginFlags) clock() time.Time {
+	if f.now != "" {
+		at, _ := time.Parse(time.RFC3339Nano, f.now) // checked by parsePlugin
+		return at
+	}
+	return time.Now()
+}
+
+func (f *pluginFlags) stateDirectory() string {
+	if f.stateDir != "" {
+		return f.stateDir
+	}
+	return hostpath.Root(f.root).Path(hostpath.StateDir)
+}
+
+func (f *pluginFlags) options() plugins.Options {
 	root := hostpath.Root(f.root)
 	match := journal.Match{Units: f.units, Identifiers: f.identifiers}
 	if len(match.Units) == 0 {
@@ -125,116 +145,86 @@ func (f *pluginFlags) scanner(log logrus.FieldLogger) *logs.Scanner {
 	if len(match.Identifiers) == 0 {
 		match.Identifiers = journal.DefaultMatch.Identifiers
 	}
-	stateDir := f.stateDir
-	if stateDir == "" {
-		stateDir = root.Path(hostpath.StateDir)
-	}
-	clock := time.Now
-	if f.now != "" {
-		at, _ := time.Parse(time.RFC3339Nano, f.now) // checked by parsePlugin
-		clock = func() time.Time { return at }
-	}
-	return &logs.Scanner{
-		Source:      logs.JournalSource{Dirs: journal.Dirs(root, f.journalDirs), Match: match},
-		Classifier:  func() logs.Classifier { return rules.New() },
-		StateDir:    stateDir,
+	return plugins.Options{
+		Journal:     logs.JournalSource{Dirs: journal.Dirs(root, f.journalDirs), Match: match},
 		Window:      logs.Window{Span: f.window, BootGrace: f.bootGrace},
-		Now:         clock,
 		ReuseWithin: f.reuseWithin,
 		MaxEntries:  f.maxEntries,
-		Log:         log,
 	}
+}
+
+// evaluate runs the checks for one condition within the plugin's deadline.
+func (f *pluginFlags) evaluate(ctx context.Context, cond condition.Condition, log logrus.FieldLogger) (doctor.Verdict, *state.Store, error) {
+	store, err := state.Open(f.stateDirectory())
+	if err != nil {
+		return doctor.Verdict{}, nil, err
+	}
+	env := &doctor.Env{Root: hostpath.Root(f.root), Now: f.clock(), Store: store, Log: log}
+	if f.now == "" {
+		env.Boot = doctor.ReadBoot()
+	}
+	vs, err := doctor.Evaluate(ctx, env, plugins.Checks(f.options()), []string{cond.Type})
+	if err != nil {
+		return doctor.Verdict{}, store, err
+	}
+	return vs[0], store, nil
 }
 
 func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	return runPlugin("check", args, stdout, stderr, func(st *logs.State, c rules.Condition, now time.Time, w logs.Window, max int) logs.Result {
-		return logs.Decide(&st.Evidence, c, now, w, max)
-	})
+	return runPlugin("check", args, stdout, stderr)
 }
 
 func runAlert(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	return runPlugin("alert", args, stdout, stderr, logs.Alert)
+	return runPlugin("alert", args, stdout, stderr)
 }
 
-type decideFunc func(st *logs.State, c rules.Condition, now time.Time, w logs.Window, max int) logs.Result
-
 // runPlugin is the NPD contract: one line on stdout, exit 0/1/2. Every
-// failure to tell is Unknown (2) with its cause, never a healthy 0.
-func runPlugin(name string, args []string, stdout, stderr io.Writer, decide decideFunc) int {
+// failure to tell is Unknown (2) with its cause, never a healthy 0; for an
+// alert it is 0, since NPD would turn it into an Event on every run.
+func runPlugin(name string, args []string, stdout, stderr io.Writer) int {
 	f, cond, err := parsePlugin(name, args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return int(npd.Unknown)
+			return sink.ExitUnknown
 		}
-		return emit(stdout, npd.Result{Status: npd.Unknown, Message: err.Error()}, npd.MaxMessage)
+		fmt.Fprintln(stdout, sink.Fit(err.Error(), sink.MaxMessage))
+		return sink.ExitUnknown
 	}
 	log := logrus.WithFields(logrus.Fields{"command": name, "condition": cond.Type})
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
 
-	s := f.scanner(log)
-	var res logs.Result
-	err = s.Update(ctx, func(st *logs.State, now time.Time) error {
-		res = decide(st, cond, now, s.Window, f.maxOutput)
-		return nil
-	})
-	switch {
-	case errors.Is(err, logs.ErrIncomplete) && name == "alert":
-		log.WithError(err).Warn("alert on a partial scan")
-		return emit(stdout, npd.Result{Status: res.Status, Message: res.Message}, f.maxOutput)
-	case errors.Is(err, logs.ErrIncomplete):
-		// What it knows, marked as not the whole truth.
-		log.WithError(err).Warn("verdict on a partial scan")
-		return emit(stdout, npd.Result{Status: npd.Unknown, Message: "incomplete scan: " + res.Message}, f.maxOutput)
-	case err != nil && name == "alert":
-		// NPD turns every non-zero exit of a temporary rule into an Event
-		// with the failure's reason: "cannot tell" must not read as a new
-		// failure on every run. The condition's own check says Unknown.
-		log.WithError(err).Error("cannot tell; no alert")
-		return emit(stdout, npd.Result{Status: npd.OK, Message: unknownMessage(err)}, f.maxOutput)
-	case err != nil:
+	v, store, err := f.evaluate(ctx, cond, log)
+	if err != nil {
 		log.WithError(err).Error("cannot tell")
-		return emit(stdout, npd.Result{Status: npd.Unknown, Message: unknownMessage(err)}, f.maxOutput)
+		fmt.Fprintln(stdout, sink.Fit(doctor.CannotTell(err)+": "+err.Error(), f.maxOutput))
+		if name == "alert" {
+			return sink.ExitOK
+		}
+		return sink.ExitUnknown
 	}
-	if res.Status == npd.NonOK {
-		log.WithFields(logrus.Fields{"rule": res.Rule, "count": res.Count, "hint": res.Hint}).Info(res.Message)
+	if v.Status == doctor.Problem {
+		log.WithFields(logrus.Fields{"rule": v.Lead.Rule, "count": v.Lead.Count, "hint": v.Lead.Hint,
+			"runbook": v.Condition.Runbook()}).Warn(sink.Compose(v.Lead, 0)) // NPD logs a plugin's stderr: the runbook reaches its log
 	}
-	return emit(stdout, npd.Result{Status: res.Status, Message: res.Message}, f.maxOutput)
-}
-
-// unknownMessage puts the fact an operator acts on first: the line is cut
-// at 80 bytes, and the paths that follow are the least of it.
-func unknownMessage(err error) string {
-	var why string
-	switch {
-	case errors.Is(err, journal.ErrNoLibrary):
-		why = "cannot read journal: libsystemd.so.0 not loadable"
-	case errors.Is(err, journal.ErrNoJournal):
-		why = "cannot read journal: no journal files"
-	case errors.Is(err, fs.ErrPermission):
-		why = "cannot read journal: permission denied"
-	case errors.Is(err, journal.ErrUnreadable):
-		why = "cannot read journal: file damaged or unreadable"
-	case errors.Is(err, context.DeadlineExceeded):
-		why = "deadline reached"
-	default:
-		return "cannot tell: " + err.Error()
+	for _, s := range v.Symptoms {
+		log.WithFields(logrus.Fields{"symptom": s.Condition, "count": s.Count}).Info("symptom of this condition: " + sink.Compose(s, 0))
 	}
-	return why + " (" + err.Error() + ")"
-}
-
-func emit(w io.Writer, r npd.Result, max int) int {
-	fmt.Fprintln(w, r.Line(max))
-	return r.ExitCode()
+	if name == "alert" {
+		code, err := sink.Alert(ctx, store, v, f.maxOutput, stdout)
+		if err != nil {
+			log.WithError(err).Warn("alert not recorded")
+		}
+		return code
+	}
+	status, line := sink.Hold(ctx, store, v, sink.Line(v, f.maxOutput), f.clock(), f.hold)
+	fmt.Fprintln(stdout, line)
+	return sink.ExitCode(status)
 }
 
 func runConditions(_ []string, _ io.Reader, stdout, _ io.Writer) int {
-	for _, c := range rules.Conditions() {
-		cat := string(c.Category)
-		if cat == "" {
-			cat = "(startup)"
-		}
-		fmt.Fprintf(stdout, "%-30s %-24s %s / %s\n", c.Type, cat, c.ProblemReason, c.HealthyReason)
+	for _, c := range condition.All() {
+		fmt.Fprintf(stdout, "%-30s %-24s %s / %s\n", c.Type, c.Category, c.ProblemReason, c.HealthyReason)
 	}
 	return 0
 }

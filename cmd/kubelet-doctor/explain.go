@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 )
@@ -62,7 +63,9 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *output == "json" {
 		p = &jsonPrinter{enc: json.NewEncoder(out)}
 	}
-	c := rules.New()
+	// A `key=<` block is folded back into its head line, so that it is
+	// explained as the same failure logged on one line.
+	f := rules.NewFolder(rules.New(), func(l numbered, v rules.Verdict) { p.print(l.n, l.text, v) })
 	r := bufio.NewReaderSize(in, 64<<10)
 	for n := 1; ; n++ {
 		line, err := readLine(r)
@@ -70,17 +73,25 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			break
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
+			f.Flush()
 			out.Flush()
 			fmt.Fprintf(stderr, "explain: read line %d: %v\n", n, err)
 			return 2
 		}
-		p.print(n, line, c.Classify(line))
+		f.Push(numbered{n, line}, line)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 	}
+	f.Flush()
 	p.done()
 	return 0
+}
+
+// numbered is an input line and its number, carried through the folder.
+type numbered struct {
+	n    int
+	text string
 }
 
 // readLine reads one line of any length, keeping at most journal.MaxMessage
@@ -176,6 +187,11 @@ func (p *textPrinter) print(n int, line string, v rules.Verdict) {
 	fmt.Fprintf(p.w, "       cause: %s\n", cause(v))
 	if v.Hint != "" {
 		fmt.Fprintf(p.w, "       hint:  %s\n", v.Hint)
+	}
+	// The hint says what to check first; the runbook how to confirm and
+	// recover, per distribution.
+	if c, ok := condition.ByType(v.Condition); ok {
+		fmt.Fprintf(p.w, "       runbook: %s\n", c.Runbook())
 	}
 }
 

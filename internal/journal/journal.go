@@ -11,10 +11,19 @@ import (
 	"time"
 )
 
-// Entry is one journal entry: only what the classifier needs.
+// Entry is one journal entry: what the classifier needs, and the fields
+// that order it independently of the wall clock.
+//
+// BootID and Monotonic come from the entry object's header, which journald
+// fills itself (from the kernel's boot id and CLOCK_MONOTONIC when it
+// receives the entry); a client cannot set them, unlike MESSAGE. Within one
+// BootID, Monotonic orders entries even when the wall clock steps; across
+// boots it means nothing.
 type Entry struct {
-	Realtime time.Time // __REALTIME_TIMESTAMP
-	Message  string    // MESSAGE, capped at MaxMessage bytes
+	Realtime  time.Time     // __REALTIME_TIMESTAMP
+	Monotonic time.Duration // __MONOTONIC_TIMESTAMP: time since boot (µs precision)
+	BootID    string        // _BOOT_ID: 32 lower-case hex digits
+	Message   string        // MESSAGE, capped at MaxMessage bytes
 }
 
 // MaxMessage caps one MESSAGE; longer values are cut (a kubelet line that

@@ -8,15 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Memory is an in-memory Reader over entries that all match, for tests that
 // must not need cgo or journal files. It follows the sd_journal Reader's
 // rules: Since, Limit, ctx, MaxMessage, and cursors that resume after their
 // entry, or at the nearest later entry once Drop has removed it. Entries
-// must be added in time order. The zero value is an empty journal; it is
-// safe for concurrent use.
+// must be added in time order; BootID and Monotonic are passed through as
+// given (tests set them to model boots and clock steps). The zero value is
+// an empty journal; it is safe for concurrent use.
 type Memory struct {
 	mu      sync.Mutex
 	entries []Entry
@@ -59,12 +59,15 @@ func (m *Memory) Len() int {
 	return len(m.entries)
 }
 
-// Cursor format: "memory;i=<seq>;t=<realtime µs, hex>", mimicking the i= and
-// t= fields of sd_journal cursors.
+// Cursor format: "memory;i=<seq>;b=<boot id>;m=<monotonic µs, hex>;t=<realtime
+// µs, hex>", mimicking the i=, b=, m= and t= fields of sd_journal cursors.
 const memCursorPrefix = "memory;i="
 
-func memCursor(seq uint64, t time.Time) string {
-	return memCursorPrefix + strconv.FormatUint(seq, 10) + ";t=" + strconv.FormatInt(t.UnixMicro(), 16)
+func memCursor(seq uint64, e Entry) string {
+	return memCursorPrefix + strconv.FormatUint(seq, 10) +
+		";b=" + e.BootID +
+		";m=" + strconv.FormatInt(e.Monotonic.Microseconds(), 16) +
+		";t=" + strconv.FormatInt(e.Realtime.UnixMicro(), 16)
 }
 
 func parseMemCursor(c string) (uint64, error) {
@@ -122,7 +125,7 @@ func (m *Memory) Read(ctx context.Context, q Query, fn func(Entry) error) (strin
 		if len(e.Message) > MaxMessage {
 			e.Message = e.Message[:MaxMessage]
 		}
-		cursor = memCursor(base+uint64(i), e.Realtime)
+		cursor = memCursor(base+uint64(i), e)
 		count++
 		if err := fn(e); err != nil {
 			return cursor, err

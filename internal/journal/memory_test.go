@@ -123,3 +123,18 @@ func TestMemoryCapsMessage(t *testing.T) {
 		t.Fatalf("message length %d, want %d", len(got[0]), MaxMessage)
 	}
 }
+
+func TestMemoryPassesBootAndMonotonicThrough(t *testing.T) {
+	in := Entry{Realtime: t0, Monotonic: 90 * time.Second, BootID: "0123456789abcdef0123456789abcdef", Message: "m"}
+	var got Entry
+	c, err := NewMemory(in).Read(context.Background(), Query{}, func(e Entry) error { got = e; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != in {
+		t.Fatalf("read %+v, want %+v", got, in)
+	}
+	if !strings.Contains(c, ";b=0123456789abcdef0123456789abcdef;m=55d4a80;") {
+		t.Fatalf("cursor %q lacks the b= and m= fields", c)
+	}
+}

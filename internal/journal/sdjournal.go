@@ -187,6 +187,9 @@ type sdReader struct {
 	cur    []int // the good files j reads
 	warned map[string]bool
 	closed bool
+	// lastBoot is the previous entry's boot id: entries share one string
+	// per boot instead of one each.
+	lastBoot string
 }
 
 var _ Reader = (*sdReader)(nil)
@@ -281,16 +284,17 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 			}
 			msg = "" // an entry without MESSAGE still moves the cursor
 		}
-		us, err := j.GetRealtimeUsec()
+		e, err := r.stamps(j)
 		if err != nil {
-			return r.cursor(q.Cursor, count, true), fmt.Errorf("read journal entry time: %w: %w", ErrUnreadable, err)
+			return r.cursor(q.Cursor, count, true), err
 		}
 		if len(msg) > MaxMessage {
 			// Clone so that the rest of a huge value can be freed.
 			msg = strings.Clone(msg[:MaxMessage])
 		}
+		e.Message = msg
 		count++
-		if err := fn(Entry{Realtime: time.UnixMicro(int64(us)), Message: msg}); err != nil {
+		if err := fn(e); err != nil {
 			return r.cursor(q.Cursor, count, false), err
 		}
 	}
@@ -305,6 +309,29 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 		return q.Cursor, fmt.Errorf("get journal cursor: %w: %w", ErrUnreadable, err)
 	}
 	return c, nil
+}
+
+// stamps reads the current entry's realtime, monotonic time and boot id.
+func (r *sdReader) stamps(j *sdjournal.Journal) (Entry, error) {
+	us, err := j.GetRealtimeUsec()
+	if err != nil {
+		return Entry{}, fmt.Errorf("read journal entry time: %w: %w", ErrUnreadable, err)
+	}
+	mono, err := j.GetMonotonicUsec()
+	if err != nil {
+		return Entry{}, fmt.Errorf("read journal entry monotonic time: %w: %w", ErrUnreadable, err)
+	}
+	boot, err := j.GetData("_BOOT_ID")
+	if err != nil {
+		return Entry{}, fmt.Errorf("read journal entry _BOOT_ID: %w: %w", ErrUnreadable, err)
+	}
+	boot = strings.TrimPrefix(boot, "_BOOT_ID=")
+	if boot == r.lastBoot {
+		boot = r.lastBoot
+	} else {
+		r.lastBoot = boot
+	}
+	return Entry{Realtime: time.UnixMicro(int64(us)), Monotonic: time.Duration(mono) * time.Microsecond, BootID: boot}, nil
 }
 
 // cursor returns, on an error path, the cursor of the last entry passed to

@@ -16,6 +16,7 @@ type Local struct {
 	Root     string        // replaces --root=
 	StateDir string        // replaces --state-dir=
 	Interval time.Duration // invoke_interval; 0 keeps the file's
+	Hold     time.Duration // replaces --hold=; 0 keeps the file's
 	// Keep selects the rules to keep (nil: all).
 	Keep func(ruleType, condition, reason string) bool
 }
@@ -58,6 +59,8 @@ func Rewrite(data []byte, l Local) ([]byte, error) {
 				args[i], root = "--root="+l.Root, true
 			case strings.HasPrefix(s, "--state-dir="):
 				args[i], state = "--state-dir="+l.StateDir, true
+			case strings.HasPrefix(s, "--hold=") && l.Hold > 0:
+				args[i] = "--hold=" + l.Hold.String()
 			}
 		}
 		if !root || !state {

@@ -22,7 +22,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -64,6 +63,12 @@ const (
 	// Source is the event source (source.component) of every file, so that
 	// `kubectl get events --field-selector source=kubelet-doctor` finds all.
 	Source = "kubelet-doctor"
+	// Hold is how long check keeps a True condition True while it cannot
+	// tell (check --hold): a journal rotated under the reader or a lock
+	// timeout must not flip True -> Unknown -> True, which moves NPD's
+	// lastTransitionTime and restarts repair controllers' timeouts. Four
+	// intervals: longer than any transient, far shorter than their timeouts.
+	Hold = 4 * InvokeInterval
 	// AlertsFile is the file of temporary rules.
 	AlertsFile = "kubelet-startup-alerts.json"
 	// MessageChangeUpdates stays off: NPD gives a condition a new
@@ -75,48 +80,15 @@ const (
 	MessageChangeUpdates = false
 )
 
-// Alerting lists the conditions whose new failures also raise an Event: the
-// ones that keep a node from joining or from authenticating, which an
-// operator wants to hear about once as they happen rather than discover as a
-// condition later. KubeletStartupProblem (the only condition with no line
-// category) is among them: Category "" below.
-var Alerting = []rules.Category{
-	rules.Registration, rules.Bootstrap, rules.CATrust,
-	rules.Authorization, rules.Certificate, "",
-}
-
-// Alerts reports whether c has a temporary rule in AlertsFile.
-func Alerts(c rules.Condition) bool {
-	for _, a := range Alerting {
-		if c.Category == a {
-			return true
-		}
-	}
-	return false
-}
+// Alerts reports whether c has a temporary rule in AlertsFile (the
+// condition table's Alerts column).
+func Alerts(c rules.Condition) bool { return c.Alerts }
 
 // FileName is the config file of condition c: kubelet-<category>.json
-// (kubelet-config stays kubelet-config.json), or kubelet-<kebab of the type
-// without Kubelet/Problem> for the condition that has no category
-// (KubeletStartupProblem: kubelet-startup.json).
+// (kubelet-config stays kubelet-config.json).
 func FileName(c rules.Condition) string {
 	slug := string(c.Category)
-	if slug == "" {
-		slug = kebab(strings.TrimSuffix(strings.TrimPrefix(c.Type, "Kubelet"), "Problem"))
-	}
 	return "kubelet-" + strings.TrimPrefix(slug, "kubelet-") + ".json"
-}
-
-var (
-	lowerUpper = regexp.MustCompile(`([a-z0-9])([A-Z])`)
-	acronym    = regexp.MustCompile(`([A-Z]+)([A-Z][a-z])`)
-)
-
-// kebab turns CATrustProblem into ca-trust-problem.
-func kebab(s string) string {
-	s = acronym.ReplaceAllString(s, "${1}-${2}")
-	s = lowerUpper.ReplaceAllString(s, "${1}-${2}")
-	return strings.ToLower(s)
 }
 
 // PluginArgs are the arguments of a rule, after the subcommand and the
@@ -128,6 +100,11 @@ func PluginArgs() []string {
 		"--timeout=" + PluginTimeout.String(),
 		"--max-output=" + fmt.Sprint(MaxOutput),
 	}
+}
+
+// checkArgs are the extra arguments of a permanent rule.
+func checkArgs() []string {
+	return []string{"--hold=" + Hold.String()}
 }
 
 // The JSON shapes written. They mirror NPD's CustomPluginConfig
@@ -205,6 +182,7 @@ func Files() (map[string][]byte, error) {
 			return nil, fmt.Errorf("condition %q: file name %s is taken by another condition", c.Type, name)
 		}
 		perm := ruleFor("permanent", "check", c, c.ProblemReason)
+		perm.Args = append(perm.Args, checkArgs()...)
 		perm.Condition = c.Type
 		b, err := render(config{
 			Plugin: "custom",
@@ -225,9 +203,6 @@ func Files() (map[string][]byte, error) {
 			}
 			alerts = append(alerts, ruleFor("temporary", "alert", c, c.EventReason))
 		}
-	}
-	if len(alerts) != len(Alerting) {
-		return nil, fmt.Errorf("%d alerting categories but %d conditions found for them", len(Alerting), len(alerts))
 	}
 	b, err := render(config{
 		Plugin: "custom",

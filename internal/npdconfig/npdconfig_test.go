@@ -3,6 +3,7 @@ package npdconfig
 import (
 	"bytes"
 	"encoding/json"
+	conds "github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"os"
 	"path/filepath"
 	"sort"
@@ -65,7 +66,7 @@ func TestGenerationIsDeterministic(t *testing.T) {
 // flag the command does not know (it would exit Unknown on every run).
 var documentedFlags = map[string]bool{
 	"root": true, "journal-dir": true, "unit": true, "identifier": true, "state-dir": true,
-	"window": true, "boot-grace": true, "timeout": true, "max-output": true, "log-level": true,
+	"window": true, "boot-grace": true, "timeout": true, "max-output": true, "log-level": true, "hold": true,
 }
 
 // pluginFlags parses "--name=value" arguments; anything else fails the test.
@@ -200,7 +201,7 @@ func TestEveryFileIsAValidNPDConfig(t *testing.T) {
 	}
 	// The brief's minimum: these failures stop a node from joining, and an
 	// Event as they happen is worth more than a condition found later.
-	for _, cat := range []rules.Category{rules.Registration, rules.Bootstrap, rules.CATrust, rules.Authorization, rules.Certificate, ""} {
+	for _, cat := range []rules.Category{rules.Registration, rules.Bootstrap, rules.CATrust, rules.Authorization, rules.Certificate, conds.Startup} {
 		found := false
 		for _, c := range rules.Conditions() {
 			if c.Category == cat && alerted[c.Type] {
@@ -272,8 +273,7 @@ func TestFileNameFollowsCategoryOrType(t *testing.T) {
 		{"category names the file", rules.Condition{Type: "KubeletCATrustProblem", Category: rules.CATrust}, "kubelet-ca-trust.json"},
 		{"category already saying kubelet is not doubled", rules.Condition{Type: "X", Category: rules.KubeletConfig}, "kubelet-config.json"},
 		{"multi-word category keeps its dashes", rules.Condition{Type: "X", Category: rules.APIServerConnectivity}, "kubelet-apiserver-connectivity.json"},
-		{"no category: type without Kubelet and Problem", rules.Condition{Type: "KubeletStartupProblem"}, "kubelet-startup.json"},
-		{"no category: acronyms split like words", rules.Condition{Type: "KubeletCSRApprovalProblem"}, "kubelet-csr-approval.json"},
+		{"the startup condition is a row like the others", rules.Condition{Type: "KubeletStartupProblem", Category: conds.Startup}, "kubelet-startup.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

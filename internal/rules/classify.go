@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"regexp"
 	"slices"
 	"strconv"
@@ -73,9 +74,9 @@ func compile(table []Rule) (*Classifier, error) {
 	if len(table) > maxRules {
 		return nil, fmt.Errorf("compile: %d rules, at most %d fit a candidate set", len(table), maxRules)
 	}
-	c := &Classifier{cond: make(map[Category]string, len(conditions))}
-	for _, cond := range conditions {
-		if cond.Category != "" {
+	c := &Classifier{cond: make(map[Category]string)}
+	for _, cond := range condition.All() {
+		if cond.Category != condition.Startup {
 			c.cond[cond.Category] = cond.Type
 		}
 	}
@@ -447,6 +448,9 @@ func (c *Classifier) decide(l *klog.Line, t *texts, r *compiled, si int, m match
 		// A hard cause (x509, 401/403) is not cured by waiting for the
 		// control plane to come up, even inside a message that usually is.
 		v.BootTransient = cr.BootTransient || (r.BootTransient && cr.Group&hardCauses == 0)
+		// One pod's registry failing x509 is that pod's problem: named, not
+		// raised as the node's.
+		v.NotNode = r.Workload && cr.Group&podCauses == 0
 	}
 	if v.Category == Authorization && r.AuthAs != "" {
 		v.Category = r.AuthAs
@@ -503,7 +507,7 @@ func (c *Classifier) decide(l *klog.Line, t *texts, r *compiled, si int, m match
 
 // wrappers are error prefixes that say only that the kubelet failed to
 // start; the excerpt starts after them, where the reason is.
-var wrappers = []string{"ailed to run Kubelet: ", "ailed to run kubelet: ", "ailed to create kubelet: ", "alidate service connection: "}
+var wrappers = []string{"ailed to run Kubelet: ", "ailed to run kubelet: ", "ailed running kubelet: ", "ailed to create kubelet: ", "alidate service connection: "}
 
 func trimWrappers(s string) string {
 	for again := true; again; {
@@ -525,7 +529,7 @@ func (c *Classifier) causeOnly(l *klog.Line, t *texts, cand *sets) (Verdict, boo
 	}
 	// "connection refused" alone may be a probe or a plugin socket: only an
 	// API request (https URL, TCP dial) makes it the API server's.
-	if cr.Group == CauseConn && !apiRequest(t) {
+	if cr.Group == CauseConn && !cr.Server && !apiRequest(t) {
 		return Verdict{}, false
 	}
 	v := Verdict{Category: cr.Category, Condition: c.cond[cr.Category], Rule: cr.ID, Label: cr.label,
@@ -582,6 +586,11 @@ func apiRequest(t *texts) bool {
 			return true
 		}
 		if strings.Contains(s, "dial tcp") && !strings.Contains(s, "http://") {
+			return true
+		}
+		// An established TCP connection that breaks (watch streams of
+		// kubelets that talked to the API server over plain http).
+		if strings.Contains(s, "read tcp ") || strings.Contains(s, "write tcp ") {
 			return true
 		}
 	}

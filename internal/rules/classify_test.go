@@ -93,6 +93,9 @@ func checkCase(c tc, v Verdict) []string {
 	if v.Fatal != c.fatal {
 		diffs = append(diffs, "fatal "+strconv.FormatBool(v.Fatal))
 	}
+	if v.NotNode != c.notNode {
+		diffs = append(diffs, "notNode "+strconv.FormatBool(v.NotNode))
+	}
 	if v.BootTransient != c.boot {
 		diffs = append(diffs, "bootTransient "+strconv.FormatBool(v.BootTransient))
 	}

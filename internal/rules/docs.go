@@ -5,27 +5,17 @@ package rules
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 )
 
 // Markdown renders docs/conditions.md from the registry.
 func Markdown() string {
 	var b strings.Builder
 	b.WriteString("# Conditions and rules\n\n")
-	b.WriteString("Generated from `internal/rules/registry.go` by `make generate`; do not edit by hand.\n")
-	b.WriteString("The rules are read from the kubelet's own messages (shared/docs/kubelet-messages.md; Ref names the entry).\n\n")
-	b.WriteString("## Conditions\n\n")
-	b.WriteString("NPD polarity: `True` is a problem. One condition per category, and KubeletStartupProblem for a kubelet\n")
-	b.WriteString("that exits and restarts (its evidence is fatal lines and systemd's entries about the unit).\n\n")
-	b.WriteString("| type | category | problem reason | healthy reason | event reason | healthy message | description |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
-	for _, c := range conditions {
-		cat := string(c.Category)
-		if cat == "" {
-			cat = "(startup)"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", c.Type, cat, c.ProblemReason, c.HealthyReason,
-			c.EventReason, cell(c.HealthyMessage), cell(c.Description))
-	}
+	b.WriteString("Generated from `internal/condition/condition.go` and `internal/rules/registry.go` by `make generate`; do not edit by hand.\n")
+	b.WriteString("The rules are read from the kubelet's own messages ([kubelet-messages.md](kubelet-messages.md); Ref names the entry).\n\n")
+	b.WriteString(condition.Markdown())
 	b.WriteString("\n## Rules\n\n")
 	b.WriteString("How a line is decided: lifecycle and recovery markers, then message and guard rules, are tried in this\n")
 	b.WriteString("order on the message and the err value; the first match decides. Then cause rules (kind `cause`, in this\n")
@@ -34,7 +24,9 @@ func Markdown() string {
 	b.WriteString("rule marked `alone`. Info-level lines only try rules marked `info`. The literal is looked up before the\n")
 	b.WriteString("regexp runs. Flags: `fatal` the kubelet exits (evidence for KubeletStartupProblem too), `boot` normal\n")
 	b.WriteString("shortly after a start (counts only when it persists), `info` allowed on info lines, `systemd` only on\n")
-	b.WriteString("systemd's own entries.\n\n")
+	b.WriteString("systemd's own entries, `server` a connectivity cause that is the API server's own answer (alone it needs no\n")
+	b.WriteString("request in the line), `workload` one pod's message: a cause other than the runtime being down or the\n")
+	b.WriteString("node's DNS names that pod's problem (shown by explain, Verdict.NotNode, no node condition).\n\n")
 	b.WriteString("| id | kind | category | condition | ref | label | literal | flags | hint |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for i := range rules {
@@ -75,6 +67,12 @@ func flags(r *Rule) string {
 	if r.Alone {
 		f = append(f, "alone")
 	}
+	if r.Server {
+		f = append(f, "server")
+	}
+	if r.Workload {
+		f = append(f, "workload")
+	}
 	if r.Kind == KindCause {
 		f = append(f, "group "+groupNames(r.Group))
 	} else if r.Causes != 0 {
@@ -103,7 +101,7 @@ func flags(r *Rule) string {
 	return strings.Join(f, ", ")
 }
 
-var groupName = []string{"trust", "cert", "runtime-down", "runtime", "conn", "csr", "auth", "node", "hostpath", "config"}
+var groupName = []string{"trust", "cert", "runtime-down", "runtime", "conn", "csr", "auth", "node", "hostpath", "config", "dns"}
 
 func groupNames(s CauseSet) string {
 	if s == allCauses {

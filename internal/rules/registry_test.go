@@ -230,46 +230,6 @@ func TestEveryCategoryHasCondition(t *testing.T) {
 	}
 }
 
-func TestConditions(t *testing.T) {
-	cs := Conditions()
-	if len(cs) != 11 {
-		t.Fatalf("%d conditions, want 11", len(cs))
-	}
-	pascal := regexp.MustCompile(`^[A-Z][A-Za-z]+$`)
-	types := map[string]bool{}
-	for _, c := range cs {
-		if types[c.Type] {
-			t.Errorf("duplicate %s", c.Type)
-		}
-		types[c.Type] = true
-		for _, s := range []string{c.Type, c.ProblemReason, c.HealthyReason, c.EventReason} {
-			if !pascal.MatchString(s) {
-				t.Errorf("%s: %q is not PascalCase", c.Type, s)
-			}
-		}
-		if c.HealthyMessage == "" || len(c.HealthyMessage) > 80 || c.Description == "" {
-			t.Errorf("%s: healthy message %q (<= 80 bytes) and description required", c.Type, c.HealthyMessage)
-		}
-		if c.Category != "" && !inVocabulary(c.Category) {
-			t.Errorf("%s: category %q", c.Type, c.Category)
-		}
-		got, ok := ConditionByType(c.Type)
-		if !ok || got != c {
-			t.Errorf("ConditionByType(%s) = %+v %v", c.Type, got, ok)
-		}
-	}
-	if c, ok := ConditionFor(""); !ok || c.Type != "KubeletStartupProblem" {
-		t.Errorf("startup condition: %+v %v", c, ok)
-	}
-	if _, ok := ConditionByType("NoSuchCondition"); ok {
-		t.Error("unknown type found")
-	}
-	cs[0].Type = "Mutated"
-	if Conditions()[0].Type == "Mutated" {
-		t.Error("Conditions must return a copy")
-	}
-}
-
 func TestDocsUpToDate(t *testing.T) {
 	got, err := os.ReadFile("../../docs/conditions.md")
 	if err != nil {

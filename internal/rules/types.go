@@ -4,40 +4,41 @@
 // explain command, NPD conditions, docs/conditions.md) reads from here.
 package rules
 
-// Category is the fixed vocabulary shared by every output.
-type Category string
+import "github.com/kubelet-doctor/kubelet-doctor/internal/condition"
+
+// Category is the fixed vocabulary shared by every output; it is defined
+// with the condition table (internal/condition).
+type Category = condition.Category
 
 // The categories. None is a benign or unrecognised line.
 const (
-	Certificate           Category = "certificate"
-	CATrust               Category = "ca-trust"
-	Bootstrap             Category = "bootstrap"
-	Authorization         Category = "authorization"
-	Registration          Category = "registration"
-	APIServerConnectivity Category = "apiserver-connectivity"
-	KubeletConfig         Category = "kubelet-config"
-	Runtime               Category = "runtime"
-	Resources             Category = "resources"
-	DNS                   Category = "dns"
-	None                  Category = "none"
+	Certificate           = condition.Certificate
+	CATrust               = condition.CATrust
+	Bootstrap             = condition.Bootstrap
+	Authorization         = condition.Authorization
+	Registration          = condition.Registration
+	APIServerConnectivity = condition.APIServerConnectivity
+	KubeletConfig         = condition.KubeletConfig
+	Runtime               = condition.Runtime
+	Resources             = condition.Resources
+	DNS                   = condition.DNS
+	None                  = condition.None
 )
 
-// Categories lists the problem categories in a stable order (None excluded).
-var Categories = []Category{
-	Certificate, CATrust, Bootstrap, Authorization, Registration,
-	APIServerConnectivity, KubeletConfig, Runtime, Resources, DNS,
-}
+// Categories lists the problem categories of a line in a stable order.
+var Categories = condition.LineCategories()
 
-// Condition is one NPD NodeCondition (NPD polarity: True is a problem).
-type Condition struct {
-	Type           string   // e.g. KubeletCertificateProblem
-	Category       Category // "" for KubeletStartupProblem, which is not a line category
-	ProblemReason  string   // reason when True, e.g. KubeletCertificateFailing
-	HealthyReason  string   // default reason (False, and Unknown in NPD)
-	HealthyMessage string   // default message when False
-	EventReason    string   // reason of the temporary rule's Event for new failures
-	Description    string   // one line for docs/conditions.md
-}
+// Condition is a row of the condition table (internal/condition).
+type Condition = condition.Condition
+
+// Conditions returns the condition table.
+func Conditions() []Condition { return condition.All() }
+
+// ConditionByType returns the condition of type t.
+func ConditionByType(t string) (Condition, bool) { return condition.ByType(t) }
+
+// ConditionFor returns the condition fed by category c.
+func ConditionFor(c Category) (Condition, bool) { return condition.For(c) }
 
 // Verdict is the classification of one log line.
 type Verdict struct {
@@ -58,6 +59,11 @@ type Verdict struct {
 	// BootTransient is true for errors that are normal in the first minutes
 	// after a kubelet start and count only when they persist past a grace.
 	BootTransient bool
+	// NotNode is true when the line names a problem of one workload, not of
+	// the node: an image pull that fails x509 against a registry is
+	// ca-trust in explain, but a pod's registry is not the kubelet's trust
+	// of the API server, so check raises no node condition for it.
+	NotNode bool
 	// Recovers lists the categories this line proves healthy again
 	// ("Successfully registered node", a rotation that succeeded, ...).
 	Recovers []Category

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,8 +10,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
 )
 
 // Source reads the kubelet's journal entries.
@@ -46,20 +49,13 @@ func (s JournalSource) Key() string {
 		strings.Join(s.Match.Units, ","), strings.Join(s.Match.Identifiers, ","))
 }
 
-// Classifier classifies one log line.
-type Classifier interface {
-	Classify(line string) rules.Verdict
-}
-
-var _ Classifier = (*rules.Classifier)(nil)
-
 // Scanner keeps the shared state up to date with the journal.
 type Scanner struct {
 	Source Source
 	// Classifier is made only when entries are read: a run that reuses a
 	// fresh state never pays for it.
-	Classifier func() Classifier
-	StateDir   string
+	Classifier func() rules.LineClassifier
+	Store      *state.Store
 	Window     Window
 	Now        func() time.Time
 	// ReuseWithin lets an invocation that follows another within this time
@@ -68,7 +64,10 @@ type Scanner struct {
 	ReuseWithin time.Duration
 	// MaxEntries bounds the entries read by one invocation (0: no bound).
 	MaxEntries int
-	Log        logrus.FieldLogger
+	// Boot is the running boot, for a "now" on the evidence's timeline;
+	// zero: the wall clock (Now) alone.
+	Boot doctor.Boot
+	Log  logrus.FieldLogger
 }
 
 // ErrIncomplete means the journal was not read to its end (deadline or
@@ -80,52 +79,77 @@ var ErrIncomplete = errors.New("journal scan incomplete")
 // scan stops early the progress is saved too, fn still runs on the partial
 // evidence, and the error wraps ErrIncomplete.
 func (s *Scanner) Update(ctx context.Context, fn func(st *State, now time.Time) error) error {
-	unlock, err := lock(ctx, s.StateDir)
+	var scanErr error
+	err := s.Store.Update(ctx, Namespace, func(raw []byte) ([]byte, error) {
+		wall := s.Now()
+		st := s.load(raw, wall)
+		scanErr = s.refresh(ctx, &st, st.Evidence.Now(s.Boot, wall))
+		// The scan may have found the boot the evidence follows.
+		now := st.Evidence.Now(s.Boot, wall)
+		if scanErr != nil && !errors.Is(scanErr, ErrIncomplete) {
+			return nil, scanErr
+		}
+		st.Evidence.Prune(now, s.Window)
+		if err := fn(st, now); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return nil, fmt.Errorf("encode state: %w", err)
+		}
+		return b, nil
+	})
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	return scanErr
+}
 
-	now := s.Now()
-	key := fmt.Sprintf("%s span=%s grace=%s", s.Source.Key(), s.Window.Span, s.Window.BootGrace)
-	st, raw, why := loadStateBytes(s.StateDir)
+func (s *Scanner) key() string {
+	return fmt.Sprintf("%s span=%s grace=%s", s.Source.Key(), s.Window.Span, s.Window.BootGrace)
+}
+
+// load decodes the stored state, or starts a new one when it is missing,
+// bad, built with other settings or too old to be of use.
+func (s *Scanner) load(raw []byte, wall time.Time) *State {
+	st, err := decodeState(raw)
+	why := ""
+	var now time.Time
+	if err == nil {
+		now = st.Evidence.Now(s.Boot, wall)
+	}
 	switch {
-	case st == nil:
-	case st.Key != key:
-		st, why = nil, "settings changed"
+	case err != nil:
+		why = err.Error()
+	case st.Key != s.key():
+		why = "settings changed"
 	case st.Scanned.After(now):
-		st, why = nil, "clock went back"
+		why = "clock went back"
 	case now.Sub(st.Scanned) > s.Window.Span:
 		// Older evidence than the window is worthless and reading every
 		// entry since would be unbounded: start again from the window.
-		st, why = nil, "state older than the window"
+		why = "state older than the window"
 	}
-	if st == nil {
-		s.Log.WithField("reason", why).Info("building state from a window scan")
-		st = &State{Version: stateVersion, Key: key}
+	if why == "" {
+		return st
 	}
+	s.Log.WithField("reason", why).Info("building state from a window scan")
+	return &State{Version: stateVersion, Key: s.key()}
+}
 
-	var scanErr error
-	if st.Cursor == "" || st.Partial || now.Sub(st.Scanned) >= s.ReuseWithin {
-		scanErr = s.scan(ctx, st, now)
-		if errors.Is(scanErr, journal.ErrBadCursor) {
-			s.Log.WithError(scanErr).Warn("rebuilding state: journal cursor rejected")
-			alerted := st.Alerted
-			st = &State{Version: stateVersion, Key: key, Alerted: alerted}
-			scanErr = s.scan(ctx, st, now)
-		}
-		if scanErr != nil && !errors.Is(scanErr, ErrIncomplete) {
-			return scanErr
-		}
+// refresh reads what is new in the journal unless the state is fresh
+// enough to reuse.
+func (s *Scanner) refresh(ctx context.Context, st **State, now time.Time) error {
+	if (*st).Cursor != "" && !(*st).Partial && now.Sub((*st).Scanned) < s.ReuseWithin {
+		return nil
 	}
-	st.Evidence.Prune(now, s.Window)
-	if err := fn(st, now); err != nil {
-		return err
+	err := s.scan(ctx, *st, now)
+	if errors.Is(err, journal.ErrBadCursor) {
+		s.Log.WithError(err).Warn("rebuilding state: journal cursor rejected")
+		*st = &State{Version: stateVersion, Key: s.key()}
+		err = s.scan(ctx, *st, now)
 	}
-	if err := saveStateUnlessSame(s.StateDir, st, raw); err != nil {
-		return err
-	}
-	return scanErr
+	return err
 }
 
 func (s *Scanner) scan(ctx context.Context, st *State, now time.Time) error {
@@ -135,20 +159,31 @@ func (s *Scanner) scan(ctx context.Context, st *State, now time.Time) error {
 	}
 	defer r.Close()
 
-	q := journal.Query{Cursor: st.Cursor, Limit: s.MaxEntries}
+	// One entry past the bound tells a journal of exactly MaxEntries new
+	// entries (complete) from one with more (partial).
+	q := journal.Query{Cursor: st.Cursor}
+	if s.MaxEntries > 0 {
+		q.Limit = s.MaxEntries + 1
+	}
 	if q.Cursor == "" {
 		q.Since = now.Add(-s.Window.Span)
 	}
 	n := 0
-	var c Classifier
+	var f *rules.Folder[journal.Entry]
 	cursor, err := r.Read(ctx, q, func(e journal.Entry) error {
-		if c == nil {
-			c = s.Classifier()
+		if f == nil {
+			f = rules.NewFolder(s.Classifier(), func(e journal.Entry, v rules.Verdict) {
+				at := st.Evidence.Stamp(e.BootID, e.Realtime, e.Monotonic)
+				st.Evidence.Observe(at, e.Message, v, s.Window)
+			})
 		}
 		n++
-		st.Evidence.Observe(e.Realtime, e.Message, c.Classify(e.Message), s.Window)
+		f.Push(e, e.Message)
 		return nil
 	})
+	if f != nil {
+		f.Flush()
+	}
 	if cursor != "" {
 		st.Cursor = cursor
 	}
@@ -159,7 +194,7 @@ func (s *Scanner) scan(ctx context.Context, st *State, now time.Time) error {
 	// Progress is kept even when the scan stops early, so that a backlog
 	// larger than one invocation can read is caught up over several.
 	st.Scanned = now
-	st.Partial = err != nil || (s.MaxEntries > 0 && n >= s.MaxEntries)
+	st.Partial = err != nil || (s.MaxEntries > 0 && n > s.MaxEntries)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: stopped after %d entries: %v", ErrIncomplete, n, err)

@@ -1,25 +1,20 @@
 package logs
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 )
 
-// stateVersion changes whenever State's meaning changes; a state file of
-// another version is rebuilt from a window scan, never trusted.
-const stateVersion = 1
+// stateVersion changes whenever State's meaning changes; a state of another
+// version is rebuilt from a window scan, never trusted.
+const stateVersion = 3
 
-const (
-	stateFile = "state.json"
-	lockFile  = "lock"
-)
+// Namespace is the journal's namespace in the state store.
+const Namespace = "journal"
 
 // State is what one invocation leaves for the next: where the journal was
 // read up to, and the evidence folded in so far.
@@ -36,113 +31,81 @@ type State struct {
 	// next invocation must read on, not reuse the state.
 	Partial  bool     `json:"partial,omitempty"`
 	Evidence Evidence `json:"evidence"`
-	// Alerted remembers, per condition, the failure episode already
-	// reported as an Event, so that each new occurrence is raised once.
-	Alerted map[string]string `json:"alerted,omitempty"`
 }
 
-// loadState reads the state file. A missing, unreadable, corrupt or
-// other-version file yields a nil state and the reason, never an error:
-// the state is a cache of the journal and can always be rebuilt.
-func loadState(dir string) (*State, string) {
-	s, _, why := loadStateBytes(dir)
-	return s, why
-}
-
-// loadStateBytes is loadState that also returns the file's bytes, so that
-// an unchanged state is not written again.
-func loadStateBytes(dir string) (*State, []byte, string) {
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, "no state yet"
-	}
-	if err != nil {
-		return nil, nil, fmt.Sprintf("read state: %v", err)
+// decodeState decodes and validates a stored state. Anything unexpected is
+// an error and the caller rebuilds: the state is a cache of the journal and
+// is never trusted beyond what it can be checked for.
+func decodeState(b []byte) (*State, error) {
+	if b == nil {
+		return nil, errors.New("no state yet")
 	}
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, nil, fmt.Sprintf("corrupt state: %v", err)
+		return nil, fmt.Errorf("corrupt state: %w", err)
 	}
 	if s.Version != stateVersion {
-		return nil, nil, fmt.Sprintf("state version %d, want %d", s.Version, stateVersion)
+		return nil, fmt.Errorf("state version %d, want %d", s.Version, stateVersion)
 	}
-	return &s, b, ""
+	if err := s.Evidence.validate(); err != nil {
+		return nil, fmt.Errorf("invalid state: %w", err)
+	}
+	return &s, nil
 }
 
-// saveState writes the state atomically: a crash or a SIGKILL from NPD's
-// timeout leaves either the old file or the new one, never half of one.
-func saveState(dir string, s *State) error {
-	return saveStateUnlessSame(dir, s, nil)
-}
-
-// saveStateUnlessSame writes s unless it encodes to old: most invocations
-// reuse a fresh state and change nothing, and an fsync costs them more
-// than all their other work.
-func saveStateUnlessSame(dir string, s *State, old []byte) error {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+// validate checks what decoding cannot: no nil where the code dereferences,
+// only known categories, bounded sizes, counts that are counts.
+func (e *Evidence) validate() error {
+	if e.Entries < 0 {
+		return errors.New("negative entry count")
 	}
-	if old != nil && bytes.Equal(b, old) {
-		return nil
+	known := map[condition.Category]bool{}
+	for _, c := range condition.LineCategories() {
+		known[c] = true
 	}
-	tmp, err := os.CreateTemp(dir, ".state-*.tmp")
-	if err != nil {
-		return fmt.Errorf("create state file in %q: %w", dir, err)
+	for cat, t := range e.Tallies {
+		if !known[cat] {
+			return fmt.Errorf("unknown category %q", cat)
+		}
+		if t == nil {
+			return fmt.Errorf("category %q: null tally", cat)
+		}
+		if len(t.Failures) > maxFailures || t.Held < 0 {
+			return fmt.Errorf("category %q: %d failures, held %d", cat, len(t.Failures), t.Held)
+		}
+		for _, c := range t.Failures {
+			if c == nil {
+				return fmt.Errorf("category %q: null cause", cat)
+			}
+			if err := validBins(c.Minutes); err != nil {
+				return fmt.Errorf("category %q cause %q: %w", cat, c.Rule, err)
+			}
+		}
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state %q: %w", tmp.Name(), err)
+	l := &e.Process
+	for _, bins := range [][]MinuteBin{l.Exits, l.Fatals} {
+		if err := validBins(bins); err != nil {
+			return fmt.Errorf("lifecycle: %w", err)
+		}
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync state %q: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close state %q: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
-		return fmt.Errorf("replace state in %q: %w", dir, err)
-	}
-	// The rename is durable only once the directory is synced.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if l.Restarts < 0 {
+		return errors.New("negative restart counter")
 	}
 	return nil
 }
 
-// lock takes an exclusive flock on the state directory, waiting until ctx
-// is done: NPD runs several plugins at once and each reads and rewrites the
-// shared state. The lock dies with the process, so a SIGKILL frees it.
-func lock(ctx context.Context, dir string) (unlock func(), err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create state dir %q: %w", dir, err)
+// maxBins bounds a per-minute series: a day of minutes is more than any
+// window the plugin is run with.
+const maxBins = 24 * 60
+
+func validBins(bins []MinuteBin) error {
+	if len(bins) > maxBins {
+		return fmt.Errorf("%d minute bins", len(bins))
 	}
-	path := filepath.Join(dir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %q: %w", path, err)
-	}
-	// A holder usually needs a few milliseconds: poll often at first, so
-	// that the conditions NPD starts together do not queue up in 5 ms steps.
-	wait := 250 * time.Microsecond
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %q: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("lock %q: %w", path, ctx.Err())
-		case <-time.After(wait):
-			wait = min(2*wait, 5*time.Millisecond)
+	for i, b := range bins {
+		if b.N <= 0 {
+			return fmt.Errorf("minute bin %d: n=%d", i, b.N)
 		}
 	}
+	return nil
 }

@@ -38,6 +38,10 @@ type Entry struct {
 	AboutUnit string
 	// BootID overrides the writer's _BOOT_ID (32 lower-case hex digits).
 	BootID string
+	// Monotonic overrides __MONOTONIC_TIMESTAMP (time since boot; zero: Time
+	// - Writer.BootStart): with it a test writes a wall clock that steps
+	// while the monotonic clock runs on.
+	Monotonic time.Duration
 	// Fields are extra fields (upper-case names), written in name order;
 	// a name given here replaces the writer's default for it (_HOSTNAME,
 	// _TRANSPORT, PRIORITY, _MACHINE_ID).
@@ -188,6 +192,9 @@ func (w *Writer) Write(e Entry) error {
 	mono := rt - w.BootStart.UnixMicro()
 	if w.BootStart.IsZero() {
 		mono = rt
+	}
+	if e.Monotonic > 0 {
+		mono = e.Monotonic.Microseconds()
 	}
 	if mono < 0 {
 		mono = 0

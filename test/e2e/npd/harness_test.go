@@ -34,6 +34,11 @@ import (
 // would turn slowness into spurious Unknowns.
 const interval = time.Second
 
+// hold replaces the shipped --hold (four intervals of 30s): a True
+// condition stays True this long after the journal goes missing, then
+// reads Unknown.
+const hold = 3 * interval
+
 // phaseTimeout bounds each wait for NPD to report a change: a few intervals
 // plus the plugin's reuse of fresh state, with room for a loaded machine.
 const phaseTimeout = 30 * time.Second

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/npdconfig"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
@@ -39,7 +40,7 @@ func registered() []line {
 	}
 }
 
-// scenarios has one entry per condition, by category ("" is the kubelet
+// scenarios has one entry per condition, by category (condition.Startup is the kubelet
 // startup condition, which has no line category).
 var scenarios = map[rules.Category]scenario{
 	rules.Certificate: {
@@ -114,7 +115,7 @@ var scenarios = map[rules.Category]scenario{
 		noRecovery: "the kubelet logs nothing when its DNS settings become usable: the condition clears when the errors leave the 10m window",
 		cause:      []string{"nameserver"},
 	},
-	"": {
+	condition.Startup: {
 		failure:  crashLoop(150*time.Second, "failed to run Kubelet: running with swap on is not supported, please disable swap or set --fail-swap-on flag to false"),
 		recovery: ago(60*time.Second, started()...),
 		cause:    []string{"swap"},
@@ -186,7 +187,7 @@ func unmatchedFailures(c rules.Condition, ls []line) []string {
 	for _, m := range messages(ls) {
 		v := cl.Classify(m)
 		switch {
-		case c.Category == "":
+		case c.Category == condition.Startup:
 			if v.Lifecycle == rules.LifecycleExited {
 				exits++
 			}
@@ -194,7 +195,7 @@ func unmatchedFailures(c rules.Condition, ls []line) []string {
 			bad = append(bad, fmt.Sprintf("%q is %q (rule %q)", m, v.Category, v.Rule))
 		}
 	}
-	if c.Category == "" && len(ls) > 0 && exits == 0 {
+	if c.Category == condition.Startup && len(ls) > 0 && exits == 0 {
 		bad = append(bad, "no kubelet exit among the lines")
 	}
 	return bad
@@ -206,7 +207,7 @@ func recovers(c rules.Condition, ls []line) bool {
 	cl := rules.New()
 	for _, m := range messages(ls) {
 		v := cl.Classify(m)
-		if c.Category == "" && v.Lifecycle == rules.LifecycleStarted {
+		if c.Category == condition.Startup && v.Lifecycle == rules.LifecycleStarted {
 			return true
 		}
 		for _, r := range v.Recovers {
@@ -483,7 +484,7 @@ func writeConfig(t *testing.T, dir, name, as string, l layout, keep func(typ, co
 	if err != nil {
 		t.Fatalf("read config: %v (run make generate)", err)
 	}
-	out, err := npdconfig.Rewrite(data, npdconfig.Local{Bin: l.bin, Root: l.root, StateDir: l.stateDir, Interval: interval, Keep: keep})
+	out, err := npdconfig.Rewrite(data, npdconfig.Local{Bin: l.bin, Root: l.root, StateDir: l.stateDir, Interval: interval, Hold: hold, Keep: keep})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

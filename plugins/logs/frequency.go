@@ -2,10 +2,7 @@ package logs
 
 import (
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/kubelet-doctor/kubelet-doctor/internal/npd"
 )
 
 // bucket turns a count into a label that stays the same from run to run
@@ -36,27 +33,4 @@ func span(d time.Duration) string {
 	default:
 		return d.String()
 	}
-}
-
-// compose builds "<label>: <excerpt> (<suffix>)" in at most max bytes. The
-// label, the most useful part, always comes first; the excerpt gives way.
-func compose(label, excerpt, suffix string, max int) string {
-	tail := ""
-	if suffix != "" {
-		tail = " (" + suffix + ")"
-	}
-	if excerpt == "" {
-		return npd.Fit(label+tail, max)
-	}
-	head := label + ": "
-	room := max - len(head) - len(tail)
-	if max <= 0 {
-		room = len(excerpt)
-	}
-	if room < 8 {
-		// Too little room for a useful excerpt: keep label and count.
-		return npd.Fit(label+tail, max)
-	}
-	excerpt = npd.Fit(excerpt, room)
-	return strings.TrimSpace(head + excerpt + tail)
 }
