@@ -353,6 +353,8 @@ var problemCases = []tc{
 		cat: KubeletConfig, rule: "invalid-config", fatal: true},
 	{name: "K10", line: kl('E', "kubelet.go:1704", `"Failed to start ContainerManager" err="failed to initialize top level QOS containers: root container [kubepods] doesn't exist"`),
 		cat: Resources, rule: "container-manager", label: "container manager failed", fatal: true},
+	{name: "K10 systemd driver without systemd", line: kl('E', "kubelet.go:1821", `"Failed to start ContainerManager" err="systemd not running on this host, cannot use systemd cgroups manager"`),
+		cat: KubeletConfig, rule: "systemd-driver-no-systemd", label: "systemd cgroup driver without systemd", fatal: true},
 	{name: "K10 1.20", line: kl('F', "kubelet.go:1347", `Failed to start ContainerManager failed to get rootfs info: unable to find data in memory cache`),
 		cat: Resources, rule: "container-manager", fatal: true},
 	{name: "K10 1.1x", line: kl('F', "kubelet.go:1296", `Failed to start ContainerManager system validation failed - Following Cgroup subsystem not mounted: [cpuset]`),

@@ -681,7 +681,7 @@ var rules = []Rule{
 	// cgroup driver mismatch inside it is decided by its own rule, earlier).
 	// Old kubelets log it at info level inside "skipping pod synchronization".
 	{ID: "container-manager", Kind: KindMessage, Category: Resources, Ref: "K10", Fatal: true, Info: true,
-		Causes:  CauseHostPath | CauseRuntimeDown,
+		Causes:  CauseHostPath | CauseRuntimeDown | CauseConfig,
 		Literal: "Failed to start ContainerManager", Pattern: `Failed to start ContainerManager`,
 		Label: "container manager failed", Hint: "cgroups are not as the kubelet config expects (cgroupDriver, cgroupRoot, cgroup subsystems, kernel flags): read the error after the message"},
 
@@ -1175,6 +1175,11 @@ var rules = []Rule{
 	{ID: "yaml-invalid", Kind: KindCause, Category: KubeletConfig, Group: CauseConfig,
 		Literal: "error converting YAML to JSON", Pattern: `error converting YAML to JSON`,
 		Label: "kubelet config YAML invalid", Hint: "the kubelet config is not valid YAML: check indentation and tabs"},
+	// pkg/kubelet/cm: cgroupDriver systemd on a host whose PID 1 is not
+	// systemd; the fix is the driver in the kubelet (and runtime) config.
+	{ID: "systemd-driver-no-systemd", Kind: KindCause, Category: KubeletConfig, Group: CauseConfig, Alone: true,
+		Literal: "cannot use systemd cgroups manager", Pattern: `systemd not running on this host, cannot use systemd cgroups manager`,
+		Label: "systemd cgroup driver without systemd", Hint: "cgroupDriver is systemd but systemd is not PID 1 here: set cgroupDriver: cgroupfs in the kubelet config (and SystemdCgroup = false in containerd)"},
 	{ID: "node-ip-not-local", Kind: KindCause, Category: KubeletConfig, Group: CauseConfig, Alone: true,
 		Literal: "not found in the host's network interfaces", Pattern: `not found in the host's network interfaces`,
 		Label: "node IP not on this host", Hint: "--node-ip (or the address the hostname resolves to) is not on any interface of this node: fix --node-ip in the kubelet flags"},

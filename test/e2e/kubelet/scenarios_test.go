@@ -24,14 +24,16 @@ const (
 	startup       = "KubeletStartupProblem"
 )
 
-// Why conditions are wrongly True today (issue 15): the product's
-// suppression of symptoms while their cause is True, and guards for lines
-// that are harmless. A pending condition's result is logged, not failed,
-// unless KD_STRICT=1; the lead's work turns them into plain assertions.
+// Why conditions are wrong today (issue 15): symptoms True beside their
+// cause, or a cause hidden behind its symptom, in the product's suppression
+// and ordering. A pending condition's result is logged, not failed, unless
+// KD_STRICT=1; the lead's work turns them into plain assertions.
 const (
 	symptomRegistration = "registration/mirror-pod errors of an unregistered node are a symptom of the cause (issue 15, suppression)"
 	symptomBootstrap    = "certificate backoff and anonymous 403s follow a rejected bootstrap token (issue 15, suppression)"
 	symptomIdentity     = "the rotation CSR is refused for the same wrong identity (issue 15, suppression)"
+	identityAsBootstrap = "the CSR refused for another node's identity counts as bootstrap (403s of certificate requests do) and hides the authorization cause (issue 15)"
+	expiredSuppressed   = "the expired certificate is hidden behind the missing bootstrap kubeconfig, its symptom (issue 15, suppression order)"
 	symptomExpired      = "the missing bootstrap kubeconfig is only the kubelet's fallback for its expired certificate (issue 15, suppression)"
 )
 
@@ -44,7 +46,7 @@ type scenario struct {
 	// that the scenario produced the failure it is named after.
 	evidence string
 	want     []string          // conditions that must be True; all others False
-	pending  map[string]string // condition -> why the product is still wrong
+	pending  map[string]string // condition -> why the product is still wrong about it
 	npd      bool              // also through the real NPD
 	// registered: the Node object must exist at the end (kubectl get node).
 	registered bool
@@ -157,7 +159,7 @@ var scenarios = []scenario{
 		},
 		evidence: "is expired",
 		want:     []string{certificate, startup},
-		pending:  map[string]string{bootstrap: symptomExpired},
+		pending:  map[string]string{bootstrap: symptomExpired, certificate: expiredSuppressed},
 	},
 	{
 		// With the bootstrap kubeconfig still there, the kubelet requests a
@@ -179,7 +181,8 @@ var scenarios = []scenario{
 		},
 		evidence: "forbidden",
 		want:     []string{authorization},
-		pending:  map[string]string{certificate: symptomIdentity, registration: symptomRegistration},
+		pending: map[string]string{certificate: symptomIdentity, registration: symptomRegistration,
+			authorization: identityAsBootstrap, bootstrap: identityAsBootstrap},
 	},
 	{
 		name: "runtime-socket-missing",
