@@ -29,9 +29,6 @@ const (
 // and ordering. A pending condition's result is logged, not failed, unless
 // KD_STRICT=1; the lead's work turns them into plain assertions.
 const (
-	symptomRegistration = "registration/mirror-pod errors of an unregistered node are a symptom of the cause (issue 15, suppression)"
-	symptomBootstrap    = "certificate backoff and anonymous 403s follow a rejected bootstrap token (issue 15, suppression)"
-	symptomIdentity     = "the rotation CSR is refused for the same wrong identity (issue 15, suppression)"
 	identityAsBootstrap = "the CSR refused for another node's identity counts as bootstrap (403s of certificate requests do) and hides the authorization cause (issue 15)"
 	expiredSuppressed   = "the expired certificate is hidden behind the missing bootstrap kubeconfig, its symptom (issue 15, suppression order)"
 	symptomExpired      = "the missing bootstrap kubeconfig is only the kubelet's fallback for its expired certificate (issue 15, suppression)"
@@ -113,7 +110,6 @@ var scenarios = []scenario{
 		},
 		evidence: "Unauthorized",
 		want:     []string{bootstrap}, npd: true,
-		pending: map[string]string{certificate: symptomBootstrap, authorization: symptomBootstrap, registration: symptomRegistration},
 	},
 	{
 		name: "ca-mismatch",
@@ -130,7 +126,6 @@ var scenarios = []scenario{
 		},
 		evidence: "x509: certificate signed by unknown authority",
 		want:     []string{caTrust},
-		pending:  map[string]string{registration: symptomRegistration},
 	},
 	{
 		name: "apiserver-unreachable",
@@ -148,7 +143,6 @@ var scenarios = []scenario{
 		},
 		evidence: "connection refused",
 		want:     []string{connectivity},
-		pending:  map[string]string{registration: symptomRegistration},
 	},
 	{
 		// kubeadm deletes the bootstrap kubeconfig after the join but keeps
@@ -181,8 +175,7 @@ var scenarios = []scenario{
 		},
 		evidence: "forbidden",
 		want:     []string{authorization},
-		pending: map[string]string{certificate: symptomIdentity, registration: symptomRegistration,
-			authorization: identityAsBootstrap, bootstrap: identityAsBootstrap},
+		pending:  map[string]string{authorization: identityAsBootstrap, bootstrap: identityAsBootstrap},
 	},
 	{
 		name: "runtime-socket-missing",
