@@ -204,8 +204,9 @@ var scenarios = []scenario{
 		want:     []string{config, startup},
 	},
 	{
-		name:     "cgroup-v1-refused",
-		setup:    func(t *testing.T, n *node) { delete(n.config, "failCgroupV1") },
+		name: "cgroup-v1-refused",
+		// The default from 1.35 on; explicit, so that older kubelets refuse too.
+		setup:    func(t *testing.T, n *node) { n.config["failCgroupV1"] = true },
 		evidence: "cgroup v1",
 		want:     []string{config, startup},
 	},
