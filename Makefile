@@ -8,7 +8,11 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 FUZZTIME  ?= 10s
 export CGO_ENABLED := 1
 
+<<<<<<< HEAD
 .PHONY: all deps build tools npd kapi test unit e2e e2e-versions demo bench fuzz fuzz-brief lint fmt generate clean
+=======
+.PHONY: all deps build image dist tools npd kapi capi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
+>>>>>>> main
 
 all: build
 
@@ -18,18 +22,27 @@ deps: ## install the Debian packages the build and tests need (only when missing
 build: deps ## build bin/kubelet-doctor
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(KD_BIN) ./cmd/kubelet-doctor
 
+image: build ## the image (OCI layout + tarball) in bin/image, no container engine; prints its digest
+	@./scripts/image.sh $(KD_BIN) $(VERSION) $(BIN)/image
+
+dist: build npd ## the host-install tarball (NPD's shape) and its .sha512 in bin/dist
+	@./scripts/dist.sh $(KD_BIN) "$$(./scripts/build-npd.sh)" $(VERSION) $(BIN)/dist
+
 npd: deps ## build the real node-problem-detector v1.36.0 (cached by version)
 	@./scripts/build-npd.sh >/dev/null
 
 kapi: deps ## build the real kube-apiserver, etcd and kubectl v1.36.3 (cached by version)
 	@./scripts/build-kapi.sh >/dev/null
 
-tools: npd kapi
+capi: deps ## build the real Cluster API v1.14.2 core manager and take its CRDs (cached by version)
+	@./scripts/build-capi.sh >/dev/null
+
+tools: npd kapi capi
 
 # Every suite: unit tests, the real-NPD end-to-end, the real-apiserver
 # end-to-end, a brief fuzz of the parser and the classifier, and vet.
 test: build tools lint
-	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
+	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_CAPI=$$(./scripts/build-capi.sh) \
 		$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=10s
 
@@ -37,7 +50,7 @@ unit: deps ## unit tests only (no end-to-end binaries)
 	$(GO) test ./internal/... ./plugins/... ./cmd/...
 
 e2e: build tools ## the end-to-end suites against the real NPD and API server
-	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) \
+	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_CAPI=$$(./scripts/build-capi.sh) \
 		$(GO) test -count=1 -v ./test/e2e/...
 
 # Older kubelets for e2e-versions (not part of `make test`): each is built once and cached.
@@ -59,6 +72,12 @@ bench: build npd ## measure against the sd_journal floor, journalctl|grep and lo
 fuzz-brief:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/klog
 	$(GO) test -run='^$$' -fuzz='^FuzzClassify$$' -fuzztime=$(FUZZTIME) ./internal/rules
+	@# Node input parsers; their seeds are whole config files, which the
+	@# default minimizer would spend the whole fuzz time on.
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./plugins/kubeletconfig
+	$(GO) test -run='^$$' -fuzz='^FuzzRuntimeConfig$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./plugins/kubeletconfig
+	$(GO) test -run='^$$' -fuzz='^FuzzProc$$' -fuzztime=$(FUZZTIME) ./plugins/kubeletconfig
+	$(GO) test -run='^$$' -fuzz='^FuzzParseResolvConf$$' -fuzztime=$(FUZZTIME) ./plugins/dns
 
 fuzz: ## fuzz the klog parser and the classifier for longer
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=$${FUZZTIME:-2m}
@@ -71,9 +90,11 @@ lint: deps ## gofmt and go vet
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-generate: ## regenerate docs/conditions.md and config/ from the rule registry
+generate: ## regenerate docs/conditions.md, docs/kubelet-messages.md and config/ from the rule registry
 	$(GO) generate ./internal/...
+	$(GO) generate ./test/sweep/...  # docs/kubelet-messages.md from test/sweep/templates.tsv
 	$(GO) generate ./config/...  # the ConfigMap embeds config/npd, generated above
+	$(GO) generate ./cmd/...     # docs/cli.md from the commands' flags
 
 clean:
 	rm -rf $(BIN)

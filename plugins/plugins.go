@@ -7,8 +7,18 @@ import (
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/apiserver"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/bootstrap"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/catrust"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/certs"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/dns"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/hostpaths"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/kubeletconfig"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/logs"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/podresources"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins/unit"
 )
 
 // Options are the settings checks take from the command line.
@@ -17,12 +27,40 @@ type Options struct {
 	Window      logs.Window
 	ReuseWithin time.Duration
 	MaxEntries  int
+	// KubeletFiles override what discovery finds of the kubelet's files.
+	KubeletFiles kubeletfiles.Files
+	// CertWarn: a certificate expiring within it is a problem while
+	// nothing rotates it.
+	CertWarn time.Duration
+	// ProbeTimeout is one network probe's deadline.
+	ProbeTimeout time.Duration
+	// Reference is the cluster's kubelet configuration (a KubeletConfiguration
+	// or the kube-system/kubelet-config ConfigMap); DriftIgnore adds fields
+	// to kubeletconfig.DefaultIgnore.
+	Reference   string
+	DriftIgnore []string
+	// Unit is the kubelet's systemd unit; Healthz its healthz URL ("-": none);
+	// CrashLoopRestarts the restarts that make a crash loop.
+	Unit              string
+	Healthz           string
+	CrashLoopRestarts int
 }
 
 // Checks returns every check, in the order their findings are listed.
 func Checks(o Options) []doctor.Check {
+	kl := &kubeletfiles.Loader{}
 	return []doctor.Check{
 		&logs.Check{Journal: o.Journal, Classifier: func() rules.LineClassifier { return rules.New() },
 			Window: o.Window, ReuseWithin: o.ReuseWithin, MaxEntries: o.MaxEntries},
+		&certs.Check{Warn: o.CertWarn, Files: o.KubeletFiles, Loader: kl},
+		&catrust.Check{Files: o.KubeletFiles, Loader: kl},
+		&catrust.Probe{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
+		&bootstrap.Check{Files: o.KubeletFiles, Loader: kl},
+		&apiserver.Check{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
+		&kubeletconfig.Check{Locate: kubeletconfig.Discovered(kl, o.KubeletFiles), Reference: o.Reference, DriftIgnore: o.DriftIgnore},
+		&dns.Check{Locate: kubeletconfig.Discovered(kl, o.KubeletFiles), Reference: o.Reference},
+		&hostpaths.Check{Files: o.KubeletFiles, Loader: kl},
+		&podresources.Check{Files: o.KubeletFiles, Timeout: o.ProbeTimeout, Loader: kl},
+		&unit.Check{Unit: o.Unit, Healthz: o.Healthz, Timeout: o.ProbeTimeout, Restarts: o.CrashLoopRestarts},
 	}
 }

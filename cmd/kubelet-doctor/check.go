@@ -7,68 +7,16 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/sink"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins"
-	"github.com/kubelet-doctor/kubelet-doctor/plugins/logs"
 )
-
-// listFlag is a repeatable string flag that also splits on commas.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *listFlag) Set(v string) error {
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*l = append(*l, s)
-		}
-	}
-	return nil
-}
-
-// pluginFlags are the flags of the NPD plugin commands (check, alert).
-type pluginFlags struct {
-	root        string
-	journalDirs listFlag
-	units       listFlag
-	identifiers listFlag
-	stateDir    string
-	window      time.Duration
-	bootGrace   time.Duration
-	timeout     time.Duration
-	reuseWithin time.Duration
-	hold        time.Duration
-	maxEntries  int
-	maxOutput   int
-	logLevel    string
-	now         string
-}
-
-func (f *pluginFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.root, "root", "/", "host root: every host path resolves under it")
-	fs.Var(&f.journalDirs, "journal-dir", "journal directory to read instead of ROOT/var/log/journal and ROOT/run/log/journal (repeatable)")
-	fs.Var(&f.units, "unit", "systemd unit of the kubelet (repeatable; default kubelet.service)")
-	fs.Var(&f.identifiers, "identifier", "SYSLOG_IDENTIFIER of the kubelet (repeatable; default kubelet)")
-	fs.StringVar(&f.stateDir, "state-dir", "", "state directory (default ROOT"+hostpath.StateDir+")")
-	fs.DurationVar(&f.window, "window", 10*time.Minute, "failures are counted in this window")
-	fs.DurationVar(&f.bootGrace, "boot-grace", 5*time.Minute, "boot-transient errors count only when they persist past this after a kubelet start")
-	fs.DurationVar(&f.timeout, "timeout", 4*time.Second, "own deadline, below NPD's rule timeout; reached => Unknown")
-	fs.DurationVar(&f.reuseWithin, "reuse-within", 2*time.Second, "use the shared state without reading the journal when it is younger than this")
-	fs.DurationVar(&f.hold, "hold", 2*time.Minute, "keep a True condition True through \"cannot tell\" for at most this long (no repair timer restarts)")
-	fs.IntVar(&f.maxEntries, "max-entries", 2_000_000, "entries read per invocation at most (0: no bound)")
-	fs.IntVar(&f.maxOutput, "max-output", sink.MaxMessage, "bytes of the message line (NPD's max_output_length)")
-	fs.StringVar(&f.logLevel, "log-level", "warning", "stderr log level: debug, info, warning, error")
-	fs.StringVar(&f.now, "now", "", "evaluate as of this RFC 3339 time instead of the clock (replays, benchmarks)")
-}
 
 // parsePlugin parses "CONDITION [flags]" or "[flags] CONDITION".
 func parsePlugin(name string, args []string, stderr io.Writer) (*pluginFlags, condition.Condition, error) {
@@ -104,53 +52,13 @@ func parsePlugin(name string, args []string, stderr io.Writer) (*pluginFlags, co
 	if !ok {
 		return nil, condition.Condition{}, fmt.Errorf("unknown condition %q (see kubelet-doctor conditions)", cond)
 	}
-	lvl, err := logrus.ParseLevel(f.logLevel)
-	if err != nil {
-		return nil, condition.Condition{}, fmt.Errorf("parse --log-level: %w", err)
+	if err := f.validate(); err != nil {
+		return nil, condition.Condition{}, err
 	}
-	logrus.SetLevel(lvl)
-	if f.now != "" {
-		if _, err := time.Parse(time.RFC3339Nano, f.now); err != nil {
-			return nil, condition.Condition{}, fmt.Errorf("parse --now: %w", err)
-		}
-	}
-	if f.window <= 0 || f.timeout <= 0 {
-		return nil, condition.Condition{}, errors.New("--window and --timeout must be positive")
+	if f.timeout <= 0 {
+		return nil, condition.Condition{}, errors.New("--timeout must be positive")
 	}
 	return f, c, nil
-}
-
-// env builds what every check gets; the store is opened by the caller.
-func (f *pluginFlags) clock() time.Time {
-	if f.now != "" {
-		at, _ := time.Parse(time.RFC3339Nano, f.now) // checked by parsePlugin
-		return at
-	}
-	return time.Now()
-}
-
-func (f *pluginFlags) stateDirectory() string {
-	if f.stateDir != "" {
-		return f.stateDir
-	}
-	return hostpath.Root(f.root).Path(hostpath.StateDir)
-}
-
-func (f *pluginFlags) options() plugins.Options {
-	root := hostpath.Root(f.root)
-	match := journal.Match{Units: f.units, Identifiers: f.identifiers}
-	if len(match.Units) == 0 {
-		match.Units = journal.DefaultMatch.Units
-	}
-	if len(match.Identifiers) == 0 {
-		match.Identifiers = journal.DefaultMatch.Identifiers
-	}
-	return plugins.Options{
-		Journal:     logs.JournalSource{Dirs: journal.Dirs(root, f.journalDirs), Match: match},
-		Window:      logs.Window{Span: f.window, BootGrace: f.bootGrace},
-		ReuseWithin: f.reuseWithin,
-		MaxEntries:  f.maxEntries,
-	}
 }
 
 // evaluate runs the checks for one condition within the plugin's deadline.
@@ -205,7 +113,7 @@ func runPlugin(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	if v.Status == doctor.Problem {
 		log.WithFields(logrus.Fields{"rule": v.Lead.Rule, "count": v.Lead.Count, "hint": v.Lead.Hint,
-			"runbook": v.Condition.Runbook()}).Warn(sink.Compose(v.Lead, 0)) // NPD logs a plugin's stderr: the runbook reaches its log
+			"runbook": v.Condition.Runbook()}).Info(sink.Compose(v.Lead, 0))
 	}
 	for _, s := range v.Symptoms {
 		log.WithFields(logrus.Fields{"symptom": s.Condition, "count": s.Count}).Info("symptom of this condition: " + sink.Compose(s, 0))

@@ -24,7 +24,12 @@ var commands = []command{
 	{"explain", "classify kubelet log lines: journalctl -u kubelet | kubelet-doctor explain", runExplain},
 	{"check", "NPD plugin: report one condition (exit 0 False, 1 True, 2 Unknown)", runCheck},
 	{"alert", "NPD temporary rule: exit 1 once per new failure of a condition", runAlert},
+	{"report", "every condition of this node at once, with evidence (exit 1 problem, 2 unknown, 0 ok)", runReport},
+	{"wait", "wait for the kubelet to register and stay healthy, or stop on a failure (bootstrap scripts)", runWait},
+	{"metrics", "conditions, registration, restarts and checks as Prometheus metrics (node_exporter textfile)", runMetrics},
+	{"install", "copy this binary to DEST atomically (the image's init container)", runInstall},
 	{"conditions", "list the conditions and their reasons", runConditions},
+	{"completion", "print a shell completion script: completion bash|zsh", runCompletion},
 	{"version", "print the version", func([]string, io.Reader, io.Writer, io.Writer) int { fmt.Println(version); return 0 }},
 }
 

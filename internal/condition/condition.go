@@ -137,9 +137,10 @@ var table = []Condition{
 		ProblemReason: "KubeletBootstrapFailing", HealthyReason: "KubeletBootstrapOK",
 		HealthyMessage: "kubelet TLS bootstrap is not failing",
 		EventReason:    "KubeletBootstrapFailed",
-		// Bootstrap needs the CA and the API server: without them its
-		// failures are theirs.
-		CausedBy:    []string{TypeCATrust, TypeAPIServer},
+		// No CausedBy: a bootstrap request that fails on TLS or on the way
+		// to the API server is classified as that cause already; what is
+		// left (a rejected token, a denied CSR, a missing bootstrap file) is
+		// a cause of its own.
 		Description: "TLS bootstrap fails: bootstrap kubeconfig missing or invalid, bootstrap token rejected, CSR denied.",
 		Hint:        "check /etc/kubernetes/bootstrap-kubelet.conf: its server, CA and token (kubeadm token list on the control plane)"},
 	{Type: TypeAuthz, Category: Authorization, Counting: Windowed, Threshold: 1, Alerts: true,

@@ -81,12 +81,7 @@ func Evaluate(ctx context.Context, env *Env, checks []Check, want []string) ([]V
 		}
 		v := raw[cond.Type]
 		if v.Status == Problem {
-			for _, cause := range cond.CausedBy {
-				if cv := raw[cause]; cv != nil && cv.Status == Problem {
-					v.SymptomOf = cause
-					break
-				}
-			}
+			v.SymptomOf = causeOf(v, raw)
 		}
 		out = append(out, *v)
 	}
@@ -112,6 +107,13 @@ func Evaluate(ctx context.Context, env *Env, checks []Check, want []string) ([]V
 
 // causeOf is the True condition that explains sv, or "".
 func causeOf(sv *Verdict, raw map[string]*Verdict) string {
+	// What the node's files or a probe show is the condition's own state
+	// (an expired certificate is expired whatever the API server does):
+	// only log errors are symptoms another condition explains. The lead is
+	// the strongest problem, so a journal lead means no other evidence.
+	if sv.Lead.Source == SourceNodeState || sv.Lead.Source == SourceProbe {
+		return ""
+	}
 	for _, cause := range sv.Condition.CausedBy {
 		if cv := raw[cause]; cv != nil && cv.Status == Problem {
 			return cause
@@ -220,7 +222,7 @@ func merge(cond condition.Condition, fs []Finding, runs []CheckRun) *Verdict {
 		if d := rank(b.Status) - rank(a.Status); d != 0 {
 			return d
 		}
-		if d := b.Source.strength() - a.Source.strength(); d != 0 {
+		if d := strength(cond, b) - strength(cond, a); d != 0 {
 			return d
 		}
 		return b.Count - a.Count
@@ -230,6 +232,17 @@ func merge(cond condition.Condition, fs []Finding, runs []CheckRun) *Verdict {
 		v.Lead.Label = cond.HealthyMessage
 	}
 	return v
+}
+
+// strength orders problems of one condition for the lead. What the node
+// shows now beats what the journal recorded, except for the kubelet process
+// itself: a unit that restarts is the symptom there, and the fatal error the
+// kubelet logged before each exit is the cause the message must name.
+func strength(cond condition.Condition, f Finding) int {
+	if cond.Counting == condition.Lifecycle && f.Source == SourceJournal && f.Detail != "" {
+		return SourceNodeState.strength() + 1
+	}
+	return f.Source.strength()
 }
 
 func rank(s Status) int {

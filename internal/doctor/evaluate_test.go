@@ -104,6 +104,26 @@ func TestMergePrecedence(t *testing.T) {
 	}
 }
 
+// For the kubelet process, the fatal error it logged is the cause; the unit's
+// restart count over D-Bus only confirms the loop.
+func TestTheFatalErrorLeadsTheStartupCondition(t *testing.T) {
+	st := condition.TypeStartup
+	unit := &fixed{name: "unit", conds: []string{st}, fs: []Finding{problem(st, SourceProbe, "kubelet crash loop: 7 restarts", 7)}}
+	fatal := problem(st, SourceJournal, "crash-loop", 3)
+	fatal.Detail = "kubelet config file missing: /var/lib/kubelet/config.yaml"
+	j := &fixed{name: "journal", conds: []string{st}, fs: []Finding{fatal}}
+	v := evaluate(t, env(t), []Check{j, unit}, st)[st]
+	if v.Lead.Source != SourceJournal || v.Lead.Detail == "" {
+		t.Errorf("lead %+v, want the journal's fatal error", v.Lead)
+	}
+	// Without a fatal error in view the unit's evidence leads.
+	bare := problem(st, SourceJournal, "crash-loop", 3)
+	v = evaluate(t, env(t), []Check{&fixed{name: "journal", conds: []string{st}, fs: []Finding{bare}}, unit}, st)[st]
+	if v.Lead.Source != SourceProbe {
+		t.Errorf("lead %+v, want the unit's", v.Lead)
+	}
+}
+
 func TestNoCheckForAConditionIsUnknown(t *testing.T) {
 	v := evaluate(t, env(t), nil, condition.TypeDNS)[condition.TypeDNS]
 	if v.Status != Unknown {
@@ -207,5 +227,29 @@ func TestCachedFailureStaysUnknown(t *testing.T) {
 func TestUnknownConditionIsAnError(t *testing.T) {
 	if _, err := Evaluate(context.Background(), env(t), nil, []string{"NoSuchProblem"}); err == nil {
 		t.Fatal("no error for an unknown condition")
+	}
+}
+
+// What the node's files or a probe show is the condition's own state: an
+// expired client certificate is expired whatever explains the bootstrap
+// failing, so it is never hidden as a symptom; the same condition's log
+// errors alone still are.
+func TestNodeStateIsNeverASymptom(t *testing.T) {
+	cert, boot := condition.TypeCertificate, condition.TypeBootstrap
+	for _, src := range []Source{SourceNodeState, SourceProbe} {
+		c := &fixed{name: "files", conds: []string{cert, boot}, fs: []Finding{
+			problem(boot, SourceNodeState, "client cert expired, no bootstrap file", 0),
+			problem(cert, src, "client certificate expired", 0),
+		}}
+		if v := evaluate(t, env(t), []Check{c}, cert)[cert]; v.Status != Problem || v.SymptomOf != "" {
+			t.Errorf("%s evidence: %v symptom of %q, want a problem of its own", src, v.Status, v.SymptomOf)
+		}
+	}
+	logs := &fixed{name: "journal", conds: condition.Types(), fs: []Finding{
+		problem(boot, SourceNodeState, "no kubeconfig and no bootstrap kubeconfig", 0),
+		problem(cert, SourceJournal, "certificate rotation failing", 3),
+	}}
+	if v := evaluate(t, env(t), []Check{logs}, cert)[cert]; v.Status != OK || v.SymptomOf != boot {
+		t.Errorf("journal evidence: %v symptom of %q, want ok as a symptom of %s", v.Status, v.SymptomOf, boot)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// Lines built from the format strings in docs/kubelet-messages.md §2–§3.
+// Lines built from the kubelet's format strings (docs/kubelet-messages.md).
 const (
 	lineRegisterRefused   = `E1125 10:00:00.123456    1234 kubelet_node_status.go:107] "Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": dial tcp 10.0.0.10:6443: connect: connection refused" node="worker-1"`
 	lineRegisterForbidden = `E1125 10:00:01.123456    1234 kubelet_node_status.go:113] "Unable to register node with API server, error getting existing node" err="nodes \"worker-1\" is forbidden: User \"system:anonymous\" cannot get resource \"nodes\" in API group \"\" at the cluster scope" node="worker-1"`

@@ -47,7 +47,7 @@ func benchMix() []string {
 }
 
 // routineLines are info lines a busy kubelet writes all day (pod sync,
-// volumes, probes' successes): not in the catalogue, which lists the lines
+// volumes, probes' successes): not among the cases, which hold the lines
 // that matter, but the bulk of a real journal.
 var routineLines = []string{
 	kl('I', "kubelet.go:2421", `"SyncLoop ADD" source="api" pods=["default/web-7d4b9c8f5-x2l9q"]`),
@@ -68,7 +68,7 @@ var routineLines = []string{
 }
 
 // BenchmarkClassifyJournal is a day in a healthy journal: 95% routine info
-// lines, then the catalogue's benign errors and problem lines.
+// lines, then the cases' benign errors and problem lines.
 func BenchmarkClassifyJournal(b *testing.B) {
 	mix := benchMix()
 	j := 0

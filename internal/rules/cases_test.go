@@ -2,9 +2,9 @@ package rules
 
 import "strings"
 
-// The test corpus: lines built from the kubelet's format strings as the
-// catalogue (shared/docs/kubelet-messages.md) records them, in the current
-// and older wordings. Every case is also run in each wrapper a journal or a
+// The test cases: lines built from the kubelet's format strings (listed,
+// from its source, in docs/kubelet-messages.md), in the current and older
+// wordings. Every case is also run in each wrapper a journal or a
 // user's paste puts around it (see variants in classify_test.go).
 
 // kl builds a klog text line: severity, source file:line, body.
@@ -12,7 +12,7 @@ func kl(sev byte, src, body string) string {
 	return string(sev) + "1125 10:00:01.123456    1234 " + src + "] " + body
 }
 
-// tc is one catalogue line and what the classifier must say about it.
+// tc is one case line and what the classifier must say about it.
 type tc struct {
 	name  string
 	line  string
@@ -513,7 +513,7 @@ var problemCases = []tc{
 	{name: "CRI v1 image API plain", line: kl('E', "run.go:72", `"command failed" err="failed to run Kubelet: validate service connection: validate CRI v1 image API for endpoint \"unix:///run/crio/crio.sock\": something unexpected"`),
 		cat: Runtime, rule: "cri-validate-image", fatal: true},
 
-	// ---- shapes seen in the field beyond the catalogue's own examples.
+	// ---- shapes seen in the field beyond the format strings' own wordings.
 	{name: "sandbox CNI setup via guard", line: kl('E', "kuberuntime_manager.go:815", `"CreatePodSandbox for pod failed" err="rpc error: code = Unknown desc = failed to setup network for sandbox \"abc\": plugin type=\"flannel\" failed (add): loadFlannelSubnetEnv failed: open /run/flannel/subnet.env: no such file or directory" pod="kube-system/coredns-1"`),
 		cat: Runtime, rule: "cni-setup-failed"},
 	{name: "sandbox CNI teardown", line: kl('E', "kuberuntime_manager.go:1100", `"Failed to stop sandbox" podSandboxID={"Type":"containerd","ID":"abc"} err="rpc error: code = Unknown desc = failed to destroy network for sandbox \"abc\": plugin type=\"calico\" failed (delete): error getting ClusterInformation: connection is unauthorized: Unauthorized"`),
@@ -624,7 +624,7 @@ var recoveryCases = []struct {
 }
 
 // benignLines must classify as None with no recovery or lifecycle meaning
-// beyond what is stated: §3.11 and every row the catalogue marks benign.
+// beyond what is stated: the routine errors and warnings of a healthy kubelet.
 var benignLines = []string{
 	kl('I', "kubelet_node_status.go:75", `"Attempting to register node" node="worker-1"`),
 	kl('I', "kubelet_node_status.go:71", `Attempting to register node worker-1`),

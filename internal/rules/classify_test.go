@@ -391,7 +391,7 @@ func allTestLines() []string {
 	return append(out, routineLines...)
 }
 
-// TestCatalogueSummary prints, per category, how many catalogue lines (in
+// TestCatalogueSummary prints, per category, how many case lines (in
 // every wrapper) expect it and how many are classified exactly as expected
 // (category, rule, label, cause, flags). Run with -v to see the table.
 func TestCatalogueSummary(t *testing.T) {

@@ -14,7 +14,8 @@ func Markdown() string {
 	var b strings.Builder
 	b.WriteString("# Conditions and rules\n\n")
 	b.WriteString("Generated from `internal/condition/condition.go` and `internal/rules/registry.go` by `make generate`; do not edit by hand.\n")
-	b.WriteString("The rules are read from the kubelet's own messages ([kubelet-messages.md](kubelet-messages.md); Ref names the entry).\n\n")
+	b.WriteString("The rules are read from the kubelet's own messages: [kubelet-messages.md](kubelet-messages.md), generated from its\n")
+	b.WriteString("source, lists them with the rule that reads each; a rule's id below links to its entry there.\n\n")
 	b.WriteString(condition.Markdown())
 	b.WriteString("\n## Rules\n\n")
 	b.WriteString("How a line is decided: lifecycle and recovery markers, then message and guard rules, are tried in this\n")
@@ -27,8 +28,8 @@ func Markdown() string {
 	b.WriteString("systemd's own entries, `server` a connectivity cause that is the API server's own answer (alone it needs no\n")
 	b.WriteString("request in the line), `workload` one pod's message: a cause other than the runtime being down or the\n")
 	b.WriteString("node's DNS names that pod's problem (shown by explain, Verdict.NotNode, no node condition).\n\n")
-	b.WriteString("| id | kind | category | condition | ref | label | literal | flags | hint |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| id | kind | category | condition | label | literal | flags | hint |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for i := range rules {
 		r := &rules[i]
 		cat, cond := string(r.Category), ""
@@ -44,7 +45,7 @@ func Markdown() string {
 			}
 			cond += "KubeletStartupProblem"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | `%s` | %s | %s |\n", r.ID, r.Kind, cat, cond, r.Ref,
+		fmt.Fprintf(&b, "| [%s](kubelet-messages.md#rule-%s) | %s | %s | %s | %s | `%s` | %s | %s |\n", r.ID, r.ID, r.Kind, cat, cond,
 			cell(r.Label), strings.ReplaceAll(cell(r.Literal), "`", "'"), flags(r), cell(r.Hint))
 	}
 	return b.String()

@@ -243,8 +243,9 @@ func TestDocsUpToDate(t *testing.T) {
 func TestMarkdownListsEveryRuleAndCondition(t *testing.T) {
 	md := Markdown()
 	for _, r := range Rules() {
-		if !strings.Contains(md, "| "+r.ID+" |") {
-			t.Errorf("rule %s missing", r.ID)
+		// Each rule's row links to its entry in kubelet-messages.md.
+		if !strings.Contains(md, "| ["+r.ID+"](kubelet-messages.md#rule-"+r.ID+") |") {
+			t.Errorf("rule %s missing or not linked to kubelet-messages.md#rule-%s", r.ID, r.ID)
 		}
 	}
 	for _, c := range Conditions() {

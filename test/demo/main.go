@@ -149,36 +149,60 @@ func run(bin, npdBin, configDir string, keep bool) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	npdLog := filepath.Join(dir, "npd.log")
 	fmt.Printf("kubelet-doctor demo: the real node-problem-detector (%s) runs config/npd/*.json every %s\n", filepath.Base(npdBin), interval)
 	fmt.Printf("against a node root whose kubelet journal is written as the story goes (%s).\n\n", root)
 	w := newWatcher(time.Now())
+	stopNPD, err := startNPD(npdBin, configs, filepath.Join(dir, "npd.log"), w)
+	if err != nil {
+		return err
+	}
+	defer stopNPD()
+	if err := play(ctx, w, journalFile); err != nil {
+		return err
+	}
+	w.summary()
+	if keep {
+		fmt.Printf("\nnode root, state and NPD log kept in %s\n", dir)
+	}
+	return nil
+}
+
+// startNPD starts the real NPD on configs, its log copied to npdLog and
+// followed by w; stop kills it and the plugins it runs.
+func startNPD(npdBin string, configs []string, npdLog string, w *watcher) (stop func(), err error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(npdBin, "--enable-k8s-exporter=false", "--prometheus-address=127.0.0.1",
 		fmt.Sprintf("--prometheus-port=%d", port), "--config.custom-plugin-monitor="+strings.Join(configs, ","))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logf, err := os.Create(npdLog)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer logf.Close()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return err
+		logf.Close()
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start NPD: %w", err)
+		logf.Close()
+		return nil, fmt.Errorf("start NPD: %w", err)
 	}
-	defer func() {
+	go w.follow(io.TeeReader(stderr, logf))
+	return func() {
 		// NPD and the plugins it runs share its process group.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
-	}()
-	go w.follow(io.TeeReader(stderr, logf))
+		logf.Close()
+	}, nil
+}
 
+// play writes the scenario's steps into the journal, watching NPD's
+// conditions for each step's time (after the last one, until every
+// condition is False again).
+func play(ctx context.Context, w *watcher, journalFile string) error {
 	for _, s := range scenario {
 		w.say(s.say)
 		for n := 0; n < max(s.times, 1); n++ {
@@ -189,18 +213,12 @@ func run(bin, npdBin, configDir string, keep bool) error {
 				return fmt.Errorf("write journal: %w", err)
 			}
 		}
-		// Watch for the step's time, or until every condition is False
-		// again after the last step.
 		deadline := time.Now().Add(s.watch)
 		for time.Now().Before(deadline) && !(s.last && w.allFalse()) {
 			if !sleep(ctx, 250*time.Millisecond) {
 				return ctx.Err()
 			}
 		}
-	}
-	w.summary()
-	if keep {
-		fmt.Printf("\nnode root, state and NPD log kept in %s\n", dir)
 	}
 	return nil
 }

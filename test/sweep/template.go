@@ -26,7 +26,11 @@ type Template struct {
 	Text     string // the format string or message as written in the source
 	Keys     []string
 	Versions []string // minor versions the template is in, "1.18"
-	Category string   // category the registry must give the rendered line; "none"
+	// Source lists the files that log the template in the newest version
+	// that has it: "pkg/kubelet/kubelet_node_status.go" for k8s.io/kubernetes,
+	// the module path first for the others ("k8s.io/client-go/transport/...").
+	Source   []string
+	Category string // category the registry must give the rendered line; "none"
 	Reason   string
 }
 
@@ -98,7 +102,7 @@ func Fill(format string) string {
 }
 
 // Header is the first line of the table.
-const Header = "severity\tkind\ttemplate\tkeys\tversions\tcategory\treason"
+const Header = "severity\tkind\ttemplate\tkeys\tversions\tsource\tcategory\treason"
 
 // Read parses a table written by Write.
 func Read(r io.Reader) ([]Template, error) {
@@ -114,15 +118,18 @@ func Read(r io.Reader) ([]Template, error) {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) != 7 || len(f[0]) != 1 {
-			return nil, fmt.Errorf("line %d: want 7 tab-separated fields with a one-letter severity", n)
+		if len(f) != 8 || len(f[0]) != 1 {
+			return nil, fmt.Errorf("line %d: want 8 tab-separated fields with a one-letter severity", n)
 		}
-		t := Template{Severity: f[0][0], Kind: f[1], Text: unescape(f[2]), Category: f[5], Reason: f[6]}
+		t := Template{Severity: f[0][0], Kind: f[1], Text: unescape(f[2]), Category: f[6], Reason: f[7]}
 		if f[3] != "" {
 			t.Keys = strings.Split(f[3], ",")
 		}
 		if f[4] != "" {
 			t.Versions = strings.Split(f[4], ",")
+		}
+		if f[5] != "" {
+			t.Source = strings.Split(f[5], ",")
 		}
 		out = append(out, t)
 	}
@@ -134,8 +141,8 @@ func Write(w io.Writer, ts []Template) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, Header)
 	for _, t := range ts {
-		fmt.Fprintf(bw, "%c\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Severity, t.Kind, escape(t.Text),
-			strings.Join(t.Keys, ","), strings.Join(t.Versions, ","), t.Category, t.Reason)
+		fmt.Fprintf(bw, "%c\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Severity, t.Kind, escape(t.Text),
+			strings.Join(t.Keys, ","), strings.Join(t.Versions, ","), strings.Join(t.Source, ","), t.Category, t.Reason)
 	}
 	return bw.Flush()
 }

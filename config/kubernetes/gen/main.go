@@ -1,6 +1,7 @@
 // Command gen keeps config/kubernetes in step with config/npd: it writes
 // configmap.yaml (one key per NPD config file, contents verbatim) and the
-// --config.custom-plugin-monitor list in daemonset.yaml, so that adding a
+// --config.custom-plugin-monitor list in daemonset.yaml, and config/helm/values.yaml
+// (the same pod for the deliveryhero node-problem-detector chart), so that adding a
 // condition to the registry never needs a hand edit of the manifests.
 //
 //	go run ./config/kubernetes/gen          # rewrite
@@ -98,8 +99,8 @@ type Output struct {
 	Data []byte
 }
 
-// Generate renders configmap.yaml and daemonset.yaml from the NPD configs
-// under root/config/npd.
+// Generate renders configmap.yaml, daemonset.yaml and the Helm values
+// (config/helm/values.yaml) from the NPD configs under root/config/npd.
 func Generate(root string) ([]Output, error) {
 	npdDir := filepath.Join(root, "config", "npd")
 	k8sDir := filepath.Join(root, "config", "kubernetes")
@@ -128,9 +129,14 @@ func Generate(root string) ([]Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dsPath, err)
 	}
+	values, err := HelmValues(ds, files)
+	if err != nil {
+		return nil, err
+	}
 	return []Output{
 		{Path: filepath.Join(k8sDir, "configmap.yaml"), Data: cm},
 		{Path: dsPath, Data: ds},
+		{Path: filepath.Join(root, "config", "helm", "values.yaml"), Data: values},
 	}, nil
 }
 

@@ -88,47 +88,10 @@ func (c *ereConv) emit(t *syntax.Regexp, b *strings.Builder) error {
 		}
 		b.WriteByte(')')
 	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
-		sub := t.Sub[0]
-		if ereAtomic(sub) {
-			if err := c.emit(sub, b); err != nil {
-				return err
-			}
-		} else {
-			b.WriteByte('(')
-			if err := c.emit(sub, b); err != nil {
-				return err
-			}
-			b.WriteByte(')')
-		}
-		switch t.Op {
-		case syntax.OpStar:
-			b.WriteByte('*')
-		case syntax.OpPlus:
-			b.WriteByte('+')
-		case syntax.OpQuest:
-			b.WriteByte('?')
-		default:
-			b.WriteByte('{')
-			b.WriteString(strconv.Itoa(t.Min))
-			if t.Max != t.Min {
-				b.WriteByte(',')
-				if t.Max >= 0 {
-					b.WriteString(strconv.Itoa(t.Max))
-				}
-			}
-			b.WriteByte('}')
-		}
+		return c.repeat(t, b)
 	case syntax.OpConcat:
 		for _, s := range t.Sub {
-			if s.Op == syntax.OpAlternate {
-				b.WriteByte('(')
-				if err := c.emit(s, b); err != nil {
-					return err
-				}
-				b.WriteByte(')')
-				continue
-			}
-			if err := c.emit(s, b); err != nil {
+			if err := c.emitGrouped(s, s.Op == syntax.OpAlternate, b); err != nil {
 				return err
 			}
 		}
@@ -143,6 +106,47 @@ func (c *ereConv) emit(t *syntax.Regexp, b *strings.Builder) error {
 		}
 	default:
 		return fmt.Errorf("unsupported operator %v", t.Op)
+	}
+	return nil
+}
+
+// emitGrouped writes t, in parentheses when group is true.
+func (c *ereConv) emitGrouped(t *syntax.Regexp, group bool, b *strings.Builder) error {
+	if !group {
+		return c.emit(t, b)
+	}
+	b.WriteByte('(')
+	if err := c.emit(t, b); err != nil {
+		return err
+	}
+	b.WriteByte(')')
+	return nil
+}
+
+// repeat writes a repetition (*, +, ?, {m,n}) of t's operand, grouped
+// unless the operand is atomic.
+func (c *ereConv) repeat(t *syntax.Regexp, b *strings.Builder) error {
+	sub := t.Sub[0]
+	if err := c.emitGrouped(sub, !ereAtomic(sub), b); err != nil {
+		return err
+	}
+	switch t.Op {
+	case syntax.OpStar:
+		b.WriteByte('*')
+	case syntax.OpPlus:
+		b.WriteByte('+')
+	case syntax.OpQuest:
+		b.WriteByte('?')
+	default:
+		b.WriteByte('{')
+		b.WriteString(strconv.Itoa(t.Min))
+		if t.Max != t.Min {
+			b.WriteByte(',')
+			if t.Max >= 0 {
+				b.WriteString(strconv.Itoa(t.Max))
+			}
+		}
+		b.WriteByte('}')
 	}
 	return nil
 }
@@ -194,46 +198,9 @@ func (c *ereConv) literal(r rune, fold bool, b *strings.Builder) error {
 // [^set] matches every other byte, each byte of a UTF-8 sequence included,
 // which gives the same line-level answer).
 func (c *ereConv) class(ranges []rune, b *strings.Builder) error {
-	ranges = dropASCIIFolds(ranges)
-	var in [128]bool
-	nonASCII := false
-	for i := 0; i < len(ranges); i += 2 {
-		lo, hi := ranges[i], ranges[i+1]
-		if hi >= utf8.RuneSelf {
-			nonASCII = true
-		}
-		for r := lo; r <= hi && r < utf8.RuneSelf; r++ {
-			in[r] = true
-		}
-	}
-	negate := false
-	if nonASCII {
-		// Acceptable only as "everything except some ASCII": every rune
-		// from 0x80 up to the maximum must be in the class.
-		covered := rune(utf8.RuneSelf)
-		for i := 0; i < len(ranges); i += 2 {
-			lo, hi := ranges[i], ranges[i+1]
-			if hi < utf8.RuneSelf {
-				continue
-			}
-			if lo > covered {
-				return fmt.Errorf("character class with non-ASCII members")
-			}
-			covered = max(covered, hi+1)
-		}
-		if covered <= unicode.MaxRune {
-			return fmt.Errorf("character class with non-ASCII members")
-		}
-		negate = true
-		for i := range in {
-			in[i] = !in[i]
-		}
-	}
-	var set []byte
-	for i, ok := range in {
-		if ok && i != '\n' {
-			set = append(set, byte(i))
-		}
+	set, negate, err := byteSet(dropASCIIFolds(ranges))
+	if err != nil {
+		return err
 	}
 	if len(set) == 0 {
 		if negate {
@@ -245,8 +212,60 @@ func (c *ereConv) class(ranges []rune, b *strings.Builder) error {
 	if !negate && len(set) == 1 {
 		return c.literal(rune(set[0]), false, b)
 	}
-	// POSIX bracket rules: ']' first, '-' last, '^' not first, and a
-	// backslash is an ordinary character.
+	writeBracket(set, negate, b)
+	return nil
+}
+
+// byteSet turns a class into the bytes a bracket lists (newline left out)
+// and whether the bracket negates them: an all-ASCII class is listed as
+// is, the complement of an ASCII set as [^set]; any other class with
+// non-ASCII members is an error.
+func byteSet(ranges []rune) (set []byte, negate bool, err error) {
+	var in [128]bool
+	nonASCII := false
+	for i := 0; i < len(ranges); i += 2 {
+		lo, hi := ranges[i], ranges[i+1]
+		if hi >= utf8.RuneSelf {
+			nonASCII = true
+		}
+		for r := lo; r <= hi && r < utf8.RuneSelf; r++ {
+			in[r] = true
+		}
+	}
+	if nonASCII {
+		// Acceptable only as "everything except some ASCII": every rune
+		// from 0x80 up to the maximum must be in the class.
+		covered := rune(utf8.RuneSelf)
+		for i := 0; i < len(ranges); i += 2 {
+			lo, hi := ranges[i], ranges[i+1]
+			if hi < utf8.RuneSelf {
+				continue
+			}
+			if lo > covered {
+				return nil, false, fmt.Errorf("character class with non-ASCII members")
+			}
+			covered = max(covered, hi+1)
+		}
+		if covered <= unicode.MaxRune {
+			return nil, false, fmt.Errorf("character class with non-ASCII members")
+		}
+		negate = true
+		for i := range in {
+			in[i] = !in[i]
+		}
+	}
+	for i, ok := range in {
+		if ok && i != '\n' {
+			set = append(set, byte(i))
+		}
+	}
+	return set, negate, nil
+}
+
+// writeBracket writes a bracket expression for set (sorted bytes, at least
+// two unless negate) following the POSIX bracket rules: ']' first, '-'
+// last, '^' not first, and a backslash is an ordinary character.
+func writeBracket(set []byte, negate bool, b *strings.Builder) {
 	var hasBracket, hasDash, hasCaret bool
 	var body []byte
 	for i := 0; i < len(set); i++ {
@@ -287,7 +306,7 @@ func (c *ereConv) class(ranges []rune, b *strings.Builder) error {
 		// Only '^' and '-' (a single character was written as a literal
 		// above): "[^-]" would be a negation, "[-^]" is the set.
 		b.WriteString("-^]")
-		return nil
+		return
 	}
 	if hasCaret {
 		b.WriteByte('^')
@@ -296,7 +315,6 @@ func (c *ereConv) class(ranges []rune, b *strings.Builder) error {
 		b.WriteByte('-')
 	}
 	b.WriteByte(']')
-	return nil
 }
 
 // asciiFolds are the non-ASCII runes RE2's case folding adds to ASCII

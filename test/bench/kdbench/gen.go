@@ -495,8 +495,8 @@ var benignMsgs = []klogLine{
 	{'W', "watcher.go:93", `Error while processing event ("/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{n}.slice": 0x40000100 == IN_CREATE|IN_ISDIR): inotify_add_watch /sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{n}.slice: no such file or directory`},
 }
 
-// failureMsgs are modelled on real kubelet failure lines (see
-// /work/shared/docs/journal.md §4); one of every failureEvery kubelet
+// failureMsgs are modelled on real kubelet failure lines (see the corpus in
+// internal/rules/testdata/corpus); one of every failureEvery kubelet
 // entries is one of them, round-robin.
 var failureMsgs = []klogLine{
 	{'E', "kubelet_node_status.go:96", `"Unable to register node with API server" err="Post \"https://10.0.0.1:6443/api/v1/nodes\": x509: certificate signed by unknown authority" node="node-1"`},

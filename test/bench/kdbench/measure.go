@@ -150,52 +150,14 @@ func runLocked(c Cmd, trace bool) (Proc, error) {
 			f.Close()
 		}
 	}()
-	stdin := c.Stdin
-	if stdin == nil {
-		f, err := os.Open(os.DevNull)
-		if err != nil {
-			return p, fmt.Errorf("open %s: %w", os.DevNull, err)
-		}
-		defer f.Close()
-		stdin = f
-	}
-	// Captured output is read concurrently so that a chatty process never
-	// blocks on a full pipe.
-	var outBuf, errBuf bytes.Buffer
-	var readers sync.WaitGroup
-	capture := func(dst *bytes.Buffer, limit int64) (*os.File, error) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			return nil, fmt.Errorf("pipe: %w", err)
-		}
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			io.Copy(dst, io.LimitReader(r, limit))
-			io.Copy(io.Discard, r)
-			r.Close()
-		}()
-		return w, nil
-	}
-	stdout := c.Stdout
-	var closeAfterFork []*os.File
-	if stdout == nil {
-		w, err := capture(&outBuf, 1<<20)
-		if err != nil {
-			return p, err
-		}
-		stdout = w
-		closeAfterFork = append(closeAfterFork, w)
-	}
-	stderrW, err := capture(&errBuf, 64<<10)
+	sio, err := newStdio(c)
 	if err != nil {
 		return p, err
 	}
-	closeAfterFork = append(closeAfterFork, stderrW)
-
+	defer sio.closeDevNull()
 	attr := &syscall.ProcAttr{
 		Env:   c.Env,
-		Files: []uintptr{stdin.Fd(), stdout.Fd(), stderrW.Fd()},
+		Files: []uintptr{sio.stdin.Fd(), sio.stdout.Fd(), sio.stderr.Fd()},
 		Sys:   &syscall.SysProcAttr{Ptrace: trace, Pdeathsig: syscall.SIGKILL},
 	}
 	if attr.Env == nil {
@@ -203,14 +165,12 @@ func runLocked(c Cmd, trace bool) (Proc, error) {
 	}
 	start := time.Now()
 	pid, err := syscall.ForkExec(c.Path, c.Args, attr)
-	for _, f := range closeAfterFork {
-		f.Close()
-	}
+	sio.closeInherited()
 	for _, f := range c.CloseAfterStart {
 		f.Close()
 	}
 	if err != nil {
-		readers.Wait()
+		sio.readers.Wait()
 		return p, fmt.Errorf("start %s: %w", c.Path, err)
 	}
 
@@ -224,54 +184,13 @@ func runLocked(c Cmd, trace bool) (Proc, error) {
 	}
 
 	s := startSampler(pid, c.Observe)
-	var pause time.Duration // time spent in the exit reading, not the process's
-	var ws syscall.WaitStatus
-	var ru syscall.Rusage
-	for {
-		_, err := syscall.Wait4(pid, &ws, syscall.WALL, &ru)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if err != nil {
-			s.stop()
-			return p, fmt.Errorf("wait for %s: %w", c.Path, err)
-		}
-		if ws.Exited() || ws.Signaled() {
-			break
-		}
-		if !ws.Stopped() {
-			continue
-		}
-		sig := ws.StopSignal()
-		switch {
-		case sig == syscall.SIGTRAP && ws.TrapCause() == syscall.PTRACE_EVENT_EXIT:
-			t0 := time.Now()
-			s.stop() // also stops sampling before the pid can be reused
-			if st, err := readStatus(pid); err == nil {
-				p.ExitSnapshot = true
-				p.MaxRSS = st.hwm
-				s.observe(st)
-			}
-			pause = time.Since(t0)
-			syscall.PtraceCont(pid, 0)
-		case sig == syscall.SIGTRAP && ws.TrapCause() == 0 && !s.attached:
-			// The stop after execve: from here on, stop again at exit.
-			s.attached = true
-			if err := syscall.PtraceSetOptions(pid, syscall.PTRACE_O_TRACEEXIT|ptraceOExitKill); err != nil {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-			syscall.PtraceCont(pid, 0)
-		case sig == syscall.SIGTRAP:
-			syscall.PtraceCont(pid, 0)
-		default:
-			// A signal for the tracee (Go's preemption SIGURG, SIGPIPE...):
-			// deliver it as if nobody were watching.
-			syscall.PtraceCont(pid, int(sig))
-		}
+	ws, ru, pause, err := reap(pid, s, &p)
+	if err != nil {
+		return p, fmt.Errorf("wait for %s: %w", c.Path, err)
 	}
 	end := time.Now()
 	s.stop()
-	readers.Wait()
+	sio.readers.Wait()
 
 	p.Wall = end.Sub(start) - pause
 	p.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -285,8 +204,135 @@ func runLocked(c Cmd, trace bool) (Proc, error) {
 	} else {
 		p.ExitCode = -1
 	}
-	p.Stdout, p.Stderr = outBuf.String(), errBuf.String()
+	p.Stdout, p.Stderr = sio.out.String(), sio.err.String()
 	return p, nil
+}
+
+// stdio holds the standard files of a measured process and the capture of
+// its output.
+type stdio struct {
+	stdin, stdout, stderr *os.File
+	inherited             []*os.File // our ends of the capture pipes, closed after the fork
+	devNull               *os.File   // opened for a missing stdin
+	out, err              bytes.Buffer
+	readers               sync.WaitGroup
+}
+
+// newStdio opens /dev/null for a missing stdin and captures stdout (when c
+// names none) and stderr through pipes.
+func newStdio(c Cmd) (*stdio, error) {
+	sio := &stdio{stdin: c.Stdin, stdout: c.Stdout}
+	if sio.stdin == nil {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+		}
+		sio.devNull, sio.stdin = f, f
+	}
+	if sio.stdout == nil {
+		w, err := sio.capture(&sio.out, 1<<20)
+		if err != nil {
+			sio.closeDevNull()
+			return nil, err
+		}
+		sio.stdout = w
+	}
+	w, err := sio.capture(&sio.err, 64<<10)
+	if err != nil {
+		sio.closeInherited()
+		sio.closeDevNull()
+		return nil, err
+	}
+	sio.stderr = w
+	return sio, nil
+}
+
+// capture returns the write end of a pipe whose output (up to limit bytes)
+// goes to dst. It is read concurrently so that a chatty process never
+// blocks on a full pipe.
+func (sio *stdio) capture(dst *bytes.Buffer, limit int64) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("pipe: %w", err)
+	}
+	sio.inherited = append(sio.inherited, w)
+	sio.readers.Add(1)
+	go func() {
+		defer sio.readers.Done()
+		io.Copy(dst, io.LimitReader(r, limit))
+		io.Copy(io.Discard, r)
+		r.Close()
+	}()
+	return w, nil
+}
+
+func (sio *stdio) closeInherited() {
+	for _, f := range sio.inherited {
+		f.Close()
+	}
+}
+
+func (sio *stdio) closeDevNull() {
+	if sio.devNull != nil {
+		sio.devNull.Close()
+	}
+}
+
+// reap waits for pid to end, answering its ptrace stops (see ptraceStop).
+// pause is the time spent reading the process at its exit stop, which is
+// not the process's own.
+func reap(pid int, s *sampler, p *Proc) (ws syscall.WaitStatus, ru syscall.Rusage, pause time.Duration, err error) {
+	for {
+		_, err := syscall.Wait4(pid, &ws, syscall.WALL, &ru)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			s.stop()
+			return ws, ru, pause, err
+		}
+		if ws.Exited() || ws.Signaled() {
+			return ws, ru, pause, nil
+		}
+		if ws.Stopped() {
+			pause += ptraceStop(pid, ws, s, p)
+		}
+	}
+}
+
+// ptraceStop answers one stop of a traced pid and resumes it: after execve
+// it asks for a stop at exit; at exit it reads the peaks the kernel still
+// holds (p.ExitSnapshot, p.MaxRSS) and returns the time that took; any
+// other signal is delivered as if nobody were watching.
+func ptraceStop(pid int, ws syscall.WaitStatus, s *sampler, p *Proc) time.Duration {
+	sig := ws.StopSignal()
+	switch {
+	case sig == syscall.SIGTRAP && ws.TrapCause() == syscall.PTRACE_EVENT_EXIT:
+		t0 := time.Now()
+		s.stop() // also stops sampling before the pid can be reused
+		if st, err := readStatus(pid); err == nil {
+			p.ExitSnapshot = true
+			p.MaxRSS = st.hwm
+			s.observe(st)
+		}
+		pause := time.Since(t0)
+		syscall.PtraceCont(pid, 0)
+		return pause
+	case sig == syscall.SIGTRAP && ws.TrapCause() == 0 && !s.attached:
+		// The stop after execve: from here on, stop again at exit.
+		s.attached = true
+		if err := syscall.PtraceSetOptions(pid, syscall.PTRACE_O_TRACEEXIT|ptraceOExitKill); err != nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		syscall.PtraceCont(pid, 0)
+	case sig == syscall.SIGTRAP:
+		syscall.PtraceCont(pid, 0)
+	default:
+		// A signal for the tracee (Go's preemption SIGURG, SIGPIPE...):
+		// deliver it as if nobody were watching.
+		syscall.PtraceCont(pid, int(sig))
+	}
+	return 0
 }
 
 // status is the part of /proc/PID/status the report uses (KiB).

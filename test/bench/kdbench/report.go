@@ -148,9 +148,24 @@ func commas(s string) string {
 // anonLimitKiB is the private-memory target: 20 MB (10^6 bytes) in KiB.
 const anonLimitKiB = 20e6 / 1024
 
+// printer writes formatted text to a report.
+type printer func(format string, args ...any)
+
 func report(res *Results) string {
 	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p := printer(func(format string, args ...any) { fmt.Fprintf(&b, format, args...) })
+	reportSetting(p, res)
+	reportMeasures(p, res)
+	p("\n#### Targets (ratios of medians from this run)\n\n")
+	p("| target | window | measured | limit | met |\n|---|---|--:|--:|---|\n")
+	reportBaselineTargets(p, res)
+	reportCheckTargets(p, res)
+	reportClassifier(p, res)
+	return b.String()
+}
+
+// reportSetting says how, where and on what the run was made.
+func reportSetting(p printer, res *Results) {
 	m := res.Meta
 	p("Run: %s mode, %s, %d interleaved runs per variant and window, %s of measuring; load average %s before, %s after.\n\n",
 		res.Mode, res.Started.Format("2006-01-02 15:04 UTC"), res.Runs, res.Finished.Sub(res.Started).Round(time.Second),
@@ -167,7 +182,11 @@ func report(res *Results) string {
 	p("Patterns for grep: %s.\n\n", res.Patterns)
 	p("Binaries: kubelet-doctor %s; log-counter of NPD v1.36.0 (`%s`), pattern `%s`, killed after %s; ptrace exit snapshot: %v.\n\n",
 		res.KDVersion, res.LogCounter, res.LCPattern, res.LCTimeout, res.Ptrace)
+}
 
+// reportMeasures writes the table of every variant in every window and
+// the notes on them.
+func reportMeasures(p printer, res *Results) {
 	p("Wall and CPU (user+sys): medians of the %d timed runs, in which nothing watches the process; peak RSS (VmHWM) and "+
 		"peak anonymous / file-backed RSS: one extra run per variant and window, observed by a 1 ms /proc sampler plus a ptrace "+
 		"stop at exit (a pipeline's processes summed; for 11 invocations the largest one).\n\n", res.Runs)
@@ -175,32 +194,9 @@ func report(res *Results) string {
 	p("|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, wr := range res.Windows {
 		for _, v := range variants {
-			ss := wr.Samples[v]
-			if len(ss) == 0 {
-				continue
+			if ss := wr.Samples[v]; len(ss) > 0 {
+				reportRow(p, res, wr, v, ss)
 			}
-			st := summarise(v, ss, wr.Mem[v])
-			wall := fmtDur(st.wall)
-			rng := fmtDur(st.wallMin) + " – " + fmtDur(st.wallMax)
-			cpu := fmtDur(st.cpu)
-			if st.timedOut > 0 {
-				wall = fmt.Sprintf("> %s (%d/%d killed)", fmtDur(res.LCTimeout), st.timedOut, st.n)
-				cpu = "> " + cpu
-				if st.timedOut == st.n {
-					rng = "—"
-				}
-			}
-			entries := wr.Entries[v]
-			switch v {
-			case vFloor:
-				entries = entriesFromFloor(ss[len(ss)-1].Out)
-			}
-			out := ss[len(ss)-1].Out
-			if v == vFloor {
-				out = ""
-			}
-			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", fmtWindow(wr.Window), mdEscape(v), commas(entries), wall, rng, cpu,
-				fmtMiB(st.rss), fmtMiB(st.anon), fmtMiB(st.file), mdEscape(firstLine(out)))
 		}
 	}
 	p("\n")
@@ -211,15 +207,41 @@ func report(res *Results) string {
 			}
 		}
 	}
+}
 
-	p("\n#### Targets (ratios of medians from this run)\n\n")
-	p("| target | window | measured | limit | met |\n|---|---|--:|--:|---|\n")
-	yes := func(ok bool) string {
-		if ok {
-			return "yes"
+// reportRow writes the row of variant v in window wr.
+func reportRow(p printer, res *Results, wr *WindowResult, v string, ss []Sample) {
+	st := summarise(v, ss, wr.Mem[v])
+	wall := fmtDur(st.wall)
+	rng := fmtDur(st.wallMin) + " – " + fmtDur(st.wallMax)
+	cpu := fmtDur(st.cpu)
+	if st.timedOut > 0 {
+		wall = fmt.Sprintf("> %s (%d/%d killed)", fmtDur(res.LCTimeout), st.timedOut, st.n)
+		cpu = "> " + cpu
+		if st.timedOut == st.n {
+			rng = "—"
 		}
-		return "**no**"
 	}
+	entries := wr.Entries[v]
+	out := ss[len(ss)-1].Out
+	if v == vFloor {
+		entries = entriesFromFloor(out)
+		out = ""
+	}
+	p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", fmtWindow(wr.Window), mdEscape(v), commas(entries), wall, rng, cpu,
+		fmtMiB(st.rss), fmtMiB(st.anon), fmtMiB(st.file), mdEscape(firstLine(out)))
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+// reportBaselineTargets compares the cold check with the floor, journalctl
+// | grep and log-counter in each window.
+func reportBaselineTargets(p printer, res *Results) {
 	for _, wr := range res.Windows {
 		w := fmtWindow(wr.Window)
 		cold := summarise(vCold, wr.Samples[vCold], wr.Mem[vCold])
@@ -244,6 +266,11 @@ func report(res *Results) string {
 			p("| %s | %s | %.2fx (%s vs %s; CPU %.2fx) | %.2fx | %s |\n", t.name, w, r, fmtDur(cold.wall), fmtDur(st.wall), cr, t.limit, yes(r <= t.limit))
 		}
 	}
+}
+
+// reportCheckTargets writes the targets of check alone: the warm run, 11
+// conditions against one, and the private memory.
+func reportCheckTargets(p printer, res *Results) {
 	for _, wr := range res.Windows {
 		st := summarise(vWarm, wr.Samples[vWarm], wr.Mem[vWarm])
 		p("| warm run, 1,000 new entries (wall) | %s | %s | 15 ms | %s |\n", fmtWindow(wr.Window), fmtDur(st.wall), yes(st.wall <= 15*time.Millisecond))
@@ -271,6 +298,10 @@ func report(res *Results) string {
 		p("| private (anonymous) RSS of check, worst variant (%s) | %s | %s MiB | 20 MB (%.1f MiB) | %s |\n",
 			mdEscape(which), fmtWindow(wr.Window), fmtMiB(worst), anonLimitKiB/1024, yes(float64(worst) <= anonLimitKiB))
 	}
+}
+
+// reportClassifier writes the classifier's target and its benchmark lines.
+func reportClassifier(p printer, res *Results) {
 	if rate, ok := benchMetric(res.ClassifyMix, "lines/s"); ok {
 		cpu := ""
 		if ns, ok := benchMetric(res.ClassifyMix, "cpu-ns/line"); ok {
@@ -284,7 +315,6 @@ func report(res *Results) string {
 	if len(res.ClassifyMix) > 0 {
 		p("\n```\n%s\n```\n", strings.Join(res.ClassifyMix, "\n"))
 	}
-	return b.String()
 }
 
 // benchMetric is the median of a go test -bench metric ("123.4 unit")

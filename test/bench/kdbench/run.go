@@ -139,76 +139,124 @@ const (
 	evalAfter       = 15 * time.Second
 )
 
-func cmdRun(args []string) error {
+// runFlags are the options of kdbench run.
+type runFlags struct {
+	cache, bin, floor, lc, mode, out, jsonOut, goBench, work string
+	runs                                                     int
+	windows                                                  []time.Duration
+	lcTimeout                                                time.Duration
+}
+
+func parseRunFlags(args []string) (*runFlags, error) {
+	f := &runFlags{}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	cache := fs.String("journal", "", "cache directory made by kdbench gen")
-	bin := fs.String("bin", "bin/kubelet-doctor", "kubelet-doctor binary")
-	floor := fs.String("floor", "", "floor binary (go build ./test/bench/floor)")
-	lc := fs.String("log-counter", "", "NPD log-counter built with -tags journald (empty: skip)")
-	runs := fs.Int("runs", 5, "interleaved runs per variant and window")
+	fs.StringVar(&f.cache, "journal", "", "cache directory made by kdbench gen")
+	fs.StringVar(&f.bin, "bin", "bin/kubelet-doctor", "kubelet-doctor binary")
+	fs.StringVar(&f.floor, "floor", "", "floor binary (go build ./test/bench/floor)")
+	fs.StringVar(&f.lc, "log-counter", "", "NPD log-counter built with -tags journald (empty: skip)")
+	fs.IntVar(&f.runs, "runs", 5, "interleaved runs per variant and window")
 	windows := fs.String("windows", "1m,1h,24h", "windows, comma-separated")
-	lcTimeout := fs.Duration("lc-timeout", time.Minute, "log-counter runs are killed after this and reported as > T")
-	mode := fs.String("mode", "full", "label of the run (full, quick)")
-	out := fs.String("out", "", "write the Markdown results here (default stdout)")
-	jsonOut := fs.String("json", "", "write the raw results as JSON here")
-	goBench := fs.String("gobench", "", "file with the output of go test -bench BenchmarkClassifyMix")
-	work := fs.String("work", "", "scratch directory (default a new temporary one, removed at the end)")
+	fs.DurationVar(&f.lcTimeout, "lc-timeout", time.Minute, "log-counter runs are killed after this and reported as > T")
+	fs.StringVar(&f.mode, "mode", "full", "label of the run (full, quick)")
+	fs.StringVar(&f.out, "out", "", "write the Markdown results here (default stdout)")
+	fs.StringVar(&f.jsonOut, "json", "", "write the raw results as JSON here")
+	fs.StringVar(&f.goBench, "gobench", "", "file with the output of go test -bench BenchmarkClassifyMix")
+	fs.StringVar(&f.work, "work", "", "scratch directory (default a new temporary one, removed at the end)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
-	if *cache == "" || *floor == "" {
-		return errors.New("-journal and -floor are required")
+	if f.cache == "" || f.floor == "" {
+		return nil, errors.New("-journal and -floor are required")
 	}
-	meta, err := loadMeta(*cache)
-	if err != nil {
-		return err
-	}
-	var ws []time.Duration
 	for _, w := range strings.Split(*windows, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(w))
 		if err != nil || d <= evalAfter {
-			return fmt.Errorf("window %q: want a duration above %s", w, evalAfter)
+			return nil, fmt.Errorf("window %q: want a duration above %s", w, evalAfter)
 		}
-		ws = append(ws, d)
+		f.windows = append(f.windows, d)
 	}
-	r := &runner{cache: *cache, jdir: journalDir(*cache), runs: *runs, lcTimeout: *lcTimeout,
+	return f, nil
+}
+
+func cmdRun(args []string) error {
+	f, err := parseRunFlags(args)
+	if err != nil {
+		return err
+	}
+	meta, err := loadMeta(f.cache)
+	if err != nil {
+		return err
+	}
+	r, cleanup, err := newRunner(f)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if err := r.begin(f, meta); err != nil {
+		return err
+	}
+	logf("warming the page cache: reading every journal file once")
+	if err := warmCache(r.jdir); err != nil {
+		return err
+	}
+	for _, w := range f.windows {
+		wr, err := r.setup(w)
+		if err != nil {
+			return fmt.Errorf("set up window %s: %w", w, err)
+		}
+		r.res.Windows = append(r.res.Windows, wr)
+	}
+	if err := r.rounds(); err != nil {
+		return err
+	}
+	r.res.LoadAfter = loadavg()
+	r.res.Finished = time.Now().UTC()
+	return writeResults(r.res, f.jsonOut, f.out)
+}
+
+// newRunner finds the binaries and the baselines' tools and makes the
+// scratch directory; cleanup removes it when it is a temporary one.
+func newRunner(f *runFlags) (r *runner, cleanup func(), err error) {
+	r = &runner{cache: f.cache, jdir: journalDir(f.cache), runs: f.runs, lcTimeout: f.lcTimeout,
 		ovWarm: map[time.Duration]string{}, seedWarm: map[time.Duration]string{},
 		ovOne: map[time.Duration]string{}, seedOne: map[time.Duration]string{}}
 	for _, p := range []struct {
 		dst  *string
 		path string
-	}{{&r.bin, *bin}, {&r.floor, *floor}, {&r.lc, *lc}} {
+	}{{&r.bin, f.bin}, {&r.floor, f.floor}, {&r.lc, f.lc}} {
 		if p.path == "" {
 			continue
 		}
 		abs, err := filepath.Abs(p.path)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if _, err := os.Stat(abs); err != nil {
-			return fmt.Errorf("binary: %w", err)
+			return nil, nil, fmt.Errorf("binary: %w", err)
 		}
 		*p.dst = abs
 	}
 	if r.journalctl, err = exec.LookPath("journalctl"); err != nil {
-		return fmt.Errorf("journalctl is the baseline: %w", err)
+		return nil, nil, fmt.Errorf("journalctl is the baseline: %w", err)
 	}
 	if r.grep, err = exec.LookPath("grep"); err != nil {
-		return fmt.Errorf("grep is the baseline: %w", err)
+		return nil, nil, fmt.Errorf("grep is the baseline: %w", err)
 	}
-	r.work = *work
+	r.work = f.work
 	if r.work != "" {
-		if err := os.MkdirAll(r.work, 0o755); err != nil {
-			return err
-		}
-	} else {
-		if r.work, err = os.MkdirTemp("", "kdbench-"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(r.work)
+		return r, func() {}, os.MkdirAll(r.work, 0o755)
 	}
-	res := &Results{Mode: *mode, Started: time.Now().UTC(), Runs: *runs, Meta: meta, Boot: bootTime(),
-		Machine: machine(), LCTimeout: *lcTimeout, Ptrace: ptraceUsable(), LoadBefore: loadavg()}
+	if r.work, err = os.MkdirTemp("", "kdbench-"); err != nil {
+		return nil, nil, err
+	}
+	return r, func() { os.RemoveAll(r.work) }, nil
+}
+
+// begin starts the results: the machine, the journal (whose tail must be
+// the one meta.json recorded), the patterns and the binaries' versions.
+func (r *runner) begin(f *runFlags, meta Meta) error {
+	res := &Results{Mode: f.mode, Started: time.Now().UTC(), Runs: f.runs, Meta: meta, Boot: bootTime(),
+		Machine: machine(), LCTimeout: f.lcTimeout, Ptrace: ptraceUsable(), LoadBefore: loadavg()}
 	r.res = res
 	// The evaluation time: the tail rounded up to a whole second, so that
 	// journalctl's --since/--until (whole seconds) bound the same window.
@@ -223,6 +271,7 @@ func cmdRun(args []string) error {
 	}
 	res.LogCounter = r.lc
 	r.patterns = filepath.Join(r.work, "patterns.ere")
+	var err error
 	if res.Patterns, err = writePatterns(r.patterns); err != nil {
 		return err
 	}
@@ -235,8 +284,8 @@ func cmdRun(args []string) error {
 	// the line; one pattern, the cheapest case for log-counter.
 	r.lcPattern = `.*x509: certificate signed by unknown authority.*`
 	res.LCPattern = r.lcPattern
-	if *goBench != "" {
-		b, err := os.ReadFile(*goBench)
+	if f.goBench != "" {
+		b, err := os.ReadFile(f.goBench)
 		if err != nil {
 			return fmt.Errorf("read go bench output: %w", err)
 		}
@@ -246,25 +295,17 @@ func cmdRun(args []string) error {
 			}
 		}
 	}
+	return nil
+}
 
-	logf("warming the page cache: reading every journal file once")
-	if err := warmCache(r.jdir); err != nil {
-		return err
-	}
-	for _, w := range ws {
-		wr, err := r.setup(w)
-		if err != nil {
-			return fmt.Errorf("set up window %s: %w", w, err)
-		}
-		res.Windows = append(res.Windows, wr)
-	}
-	// Round 0 observes memory (1 ms /proc sampler, ptrace stop at exit)
-	// and doubles as a warm-up; rounds 1..runs are timed with nothing
-	// watching the process, so the observer's wake-ups never reach the
-	// wall times.
+// rounds measures every variant in every window. Round 0 observes memory
+// (1 ms /proc sampler, ptrace stop at exit) and doubles as a warm-up;
+// rounds 1..runs are timed with nothing watching the process, so the
+// observer's wake-ups never reach the wall times.
+func (r *runner) rounds() error {
 	for i := 0; i <= r.runs; i++ {
 		r.observe = i == 0
-		for _, wr := range res.Windows {
+		for _, wr := range r.res.Windows {
 			// Rotate the order so that each variant takes each position:
 			// position effects (page cache, CPU boost, other load) spread
 			// evenly instead of favouring one variant.
@@ -292,20 +333,24 @@ func cmdRun(args []string) error {
 			}
 		}
 	}
-	res.LoadAfter = loadavg()
-	res.Finished = time.Now().UTC()
-	if *jsonOut != "" {
+	return nil
+}
+
+// writeResults writes the raw results as JSON (when jsonOut is set) and
+// the Markdown report to out, or to stdout.
+func writeResults(res *Results, jsonOut, out string) error {
+	if jsonOut != "" {
 		b, _ := json.MarshalIndent(res, "", " ")
-		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
+		if err := os.WriteFile(jsonOut, b, 0o644); err != nil {
 			return fmt.Errorf("write json: %w", err)
 		}
 	}
 	md := report(res)
-	if *out == "" {
-		_, err = os.Stdout.WriteString(md)
+	if out == "" {
+		_, err := os.Stdout.WriteString(md)
 		return err
 	}
-	return os.WriteFile(*out, []byte(md), 0o644)
+	return os.WriteFile(out, []byte(md), 0o644)
 }
 
 func timedOutBefore(ss []Sample) bool {
@@ -377,12 +422,32 @@ func (r *runner) setup(w time.Duration) (*WindowResult, error) {
 	now := r.now()
 	wr := &WindowResult{Window: w, Since: now.Add(-w), Samples: map[string][]Sample{}, Mem: map[string]Sample{},
 		Notes: map[string]string{}, Entries: map[string]string{}}
+	if err := r.overlays(w, now); err != nil {
+		return nil, err
+	}
+	r.verifyEntries(wr, w, now)
+	r.verifyReuse(wr, w, now)
+	// journalctl -u selects the same entries in this journal: count its lines.
+	if out, err := exec.Command(r.journalctl, "-D", r.jdir, "-u", "kubelet.service",
+		"--since", "@"+strconv.FormatInt(wr.Since.Unix(), 10), "--until", "@"+strconv.FormatInt(now.Unix(), 10),
+		"-o", "cat", "--no-pager").Output(); err == nil {
+		wr.Entries[vGrep] = strconv.Itoa(strings.Count(string(out), "\n"))
+	}
+	if r.lc != "" {
+		r.logCounterEntries(wr)
+	}
+	return wr, nil
+}
+
+// overlays makes the overlay journal and the seed state of the warm and
+// the 11-condition variants of window w. The overlay is a second
+// --journal-dir next to the cached journal: the new entries go there, so
+// the cached journal is never written to. The seed state is made by a cold
+// check over both dirs while the overlay is still empty, then the entries
+// are appended: every warm run starts from a copy of that state and reads
+// exactly the new entries.
+func (r *runner) overlays(w time.Duration, now time.Time) error {
 	tag := fmtWindow(w)
-	// The overlay is a second --journal-dir next to the cached journal: the
-	// new entries go there, so the cached journal is never written to. The
-	// seed state is made by a cold check over both dirs while the overlay is
-	// still empty, then the entries are appended: every warm run starts
-	// from a copy of that state and reads exactly the new entries.
 	for _, o := range []struct {
 		ov, seed *map[time.Duration]string
 		name     string
@@ -397,20 +462,38 @@ func (r *runner) setup(w time.Duration) (*WindowResult, error) {
 		seed := filepath.Join(r.work, "seed-"+o.name+"-"+tag)
 		for _, d := range []string{ov, seed} {
 			if err := os.MkdirAll(d, 0o755); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		args := r.checkArgs(r.res.Condition, w, now, seed, r.jdir, ov)
 		if out, err := exec.Command(args[0], args[1:]...).Output(); err != nil && !isExit(err, 1) {
-			return nil, fmt.Errorf("seed state for %s (%s): %w", o.name, firstLine(string(out)), err)
+			return fmt.Errorf("seed state for %s (%s): %w", o.name, firstLine(string(out)), err)
 		}
 		if err := appendEntries(ov, o.n, now.Add(newEntriesAfter), o.step, o.kubelet); err != nil {
-			return nil, fmt.Errorf("append new entries: %w", err)
+			return fmt.Errorf("append new entries: %w", err)
 		}
 		(*o.ov)[w], (*o.seed)[w] = ov, seed
 	}
+	return nil
+}
 
-	// Verification: entries read, with the same flags plus debug logging.
+// entriesRE finds the entries a check read in its debug log.
+var entriesRE = regexp.MustCompile(`entries=(\d+)`)
+
+// debugEntries runs a check with debug logging and returns the entries it
+// read, "" when it logged none.
+func debugEntries(args []string) string {
+	out, _ := exec.Command(args[0], append(args[1:], "--log-level", "debug")...).CombinedOutput()
+	if m := entriesRE.FindSubmatch(out); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+// verifyEntries records the entries the cold, warm and one-condition
+// variants read, with the same flags plus debug logging; a variant that
+// starts from a seed state gets a fresh copy of it.
+func (r *runner) verifyEntries(wr *WindowResult, w time.Duration, now time.Time) {
 	verify := func(v string, args []string, state string) {
 		if state != "" {
 			fresh := filepath.Join(r.work, "verify-state")
@@ -427,79 +510,70 @@ func (r *runner) setup(w time.Duration) (*WindowResult, error) {
 		} else {
 			os.RemoveAll(filepath.Join(r.work, "verify-state"))
 		}
-		cmd := exec.Command(args[0], append(args[1:], "--log-level", "debug")...)
-		out, _ := cmd.CombinedOutput()
-		if m := regexp.MustCompile(`entries=(\d+)`).FindSubmatch(out); m != nil {
-			wr.Entries[v] = string(m[1])
-		} else {
+		wr.Entries[v] = debugEntries(args)
+		if wr.Entries[v] == "" {
 			wr.Entries[v] = "?"
 		}
 	}
 	verify(vCold, r.checkArgs(r.res.Condition, w, now, filepath.Join(r.work, "verify-state"), r.jdir), "")
 	verify(vWarm, r.checkArgs(r.res.Condition, w, now.Add(evalAfter), r.seedWarm[w], r.jdir, r.ovWarm[w]), r.seedWarm[w])
 	verify(vOne, r.checkArgs(r.res.Condition, w, now.Add(evalAfter), r.seedOne[w], r.jdir, r.ovOne[w]), r.seedOne[w])
+}
 
-	// The 10 invocations after the first must reuse the state without
-	// reading the journal (check's --reuse-within): verify it.
+// verifyReuse checks that the 10 invocations after the first reuse the
+// state without reading the journal (check's --reuse-within).
+func (r *runner) verifyReuse(wr *WindowResult, w time.Duration, now time.Time) {
 	fresh := filepath.Join(r.work, "verify-state")
 	os.RemoveAll(fresh)
-	if err := copyDir(r.seedOne[w], fresh); err == nil {
-		var reads []string
-		for _, c := range []string{r.res.Condition, "KubeletDNSProblem"} {
-			args := r.checkArgs(c, w, now.Add(evalAfter), fresh, r.jdir, r.ovOne[w])
-			out, _ := exec.Command(args[0], append(args[1:], "--log-level", "debug")...).CombinedOutput()
-			if m := regexp.MustCompile(`entries=(\d+)`).FindSubmatch(out); m != nil {
-				reads = append(reads, string(m[1]))
-			} else {
-				reads = append(reads, "none")
-			}
-		}
-		if reads[1] == "none" {
-			wr.Entries[vElevenS] = reads[0] + ", then state reused"
-		} else {
-			wr.Entries[vElevenS] = strings.Join(reads, ", then ") + " (journal read again)"
-		}
-		wr.Entries[vEleven3] = wr.Entries[vElevenS]
+	if err := copyDir(r.seedOne[w], fresh); err != nil {
+		return
 	}
+	var reads []string
+	for _, c := range []string{r.res.Condition, "KubeletDNSProblem"} {
+		n := debugEntries(r.checkArgs(c, w, now.Add(evalAfter), fresh, r.jdir, r.ovOne[w]))
+		if n == "" {
+			n = "none"
+		}
+		reads = append(reads, n)
+	}
+	if reads[1] == "none" {
+		wr.Entries[vElevenS] = reads[0] + ", then state reused"
+	} else {
+		wr.Entries[vElevenS] = strings.Join(reads, ", then ") + " (journal read again)"
+	}
+	wr.Entries[vEleven3] = wr.Entries[vElevenS]
+}
 
-	// journalctl -u selects the same entries in this journal: count its lines.
-	if out, err := exec.Command(r.journalctl, "-D", r.jdir, "-u", "kubelet.service",
-		"--since", "@"+strconv.FormatInt(wr.Since.Unix(), 10), "--until", "@"+strconv.FormatInt(now.Unix(), 10),
-		"-o", "cat", "--no-pager").Output(); err == nil {
-		wr.Entries[vGrep] = strconv.Itoa(strings.Count(string(out), "\n"))
+// logCounterEntries records what log-counter can read: SYSLOG_IDENTIFIER=
+// kubelet entries stamped after both the window's start and this machine's
+// boot, with a note when that is not the whole window.
+func (r *runner) logCounterEntries(wr *WindowResult) {
+	from := wr.Since
+	if boot := r.res.Boot; boot.After(from) {
+		from = boot
 	}
+	n, total := r.identEntries(from), r.identEntries(wr.Since)
+	wr.Entries[vLC] = n
+	if n == "0" {
+		logf("warning: log-counter can read none of the %s window's entries: the cached journal is older than this boot; scripts/bench.sh --regen makes a new one", fmtWindow(wr.Window))
+	}
+	if n != total {
+		wr.Notes[vLC] = fmt.Sprintf("reads %s of the window's %s SYSLOG_IDENTIFIER=kubelet entries: the rest are stamped before this machine booted (%s)",
+			n, total, r.res.Boot.UTC().Format(time.RFC3339))
+	}
+}
 
-	// What log-counter can read: SYSLOG_IDENTIFIER=kubelet entries stamped
-	// after both the window's start and this machine's boot.
-	if r.lc != "" {
-		from := wr.Since
-		if boot := r.res.Boot; boot.After(from) {
-			from = boot
-		}
-		out, err := exec.Command(r.floor, "-dir", r.jdir, "-ident", "-since-us", strconv.FormatInt(from.UnixMicro(), 10)).Output()
-		n := "?"
-		if err == nil {
-			if f := strings.Fields(string(out)); len(f) >= 2 {
-				n = f[1]
-			}
-		}
-		all, err := exec.Command(r.floor, "-dir", r.jdir, "-ident", "-since-us", strconv.FormatInt(wr.Since.UnixMicro(), 10)).Output()
-		total := "?"
-		if err == nil {
-			if f := strings.Fields(string(all)); len(f) >= 2 {
-				total = f[1]
-			}
-		}
-		wr.Entries[vLC] = n
-		if n == "0" {
-			logf("warning: log-counter can read none of the %s window's entries: the cached journal is older than this boot; scripts/bench.sh --regen makes a new one", tag)
-		}
-		if n != total {
-			wr.Notes[vLC] = fmt.Sprintf("reads %s of the window's %s SYSLOG_IDENTIFIER=kubelet entries: the rest are stamped before this machine booted (%s)",
-				n, total, r.res.Boot.UTC().Format(time.RFC3339))
-		}
+// identEntries counts the SYSLOG_IDENTIFIER=kubelet entries from since on
+// with the floor binary; "?" when it cannot tell.
+func (r *runner) identEntries(since time.Time) string {
+	out, err := exec.Command(r.floor, "-dir", r.jdir, "-ident", "-since-us", strconv.FormatInt(since.UnixMicro(), 10)).Output()
+	if err != nil {
+		return "?"
 	}
-	return wr, nil
+	if f := strings.Fields(string(out)); len(f) >= 2 {
+		return f[1]
+	}
+	return "?"
 }
 
 func isExit(err error, code int) bool {

@@ -158,6 +158,8 @@ func TestCluster(t *testing.T) {
 	s := setup(t)
 
 	t.Run("manifests", s.testManifests)
+	t.Run("kustomize", s.testKustomize)
+	t.Run("helm values", s.testHelmValues)
 	t.Run("rbac", s.testRBAC)
 
 	// Scenarios wait on NPD far more than they compute (the whole suite
@@ -177,8 +179,13 @@ func TestCluster(t *testing.T) {
 		}()
 	}
 	run("before-registration", s.testBeforeRegistration)
+	run("repair", s.testRepair)
+	run("config-drift", s.testDrift)
 	for _, sc := range scenarios {
 		run("scenario/"+sc.name, func(t *testing.T) { s.testScenario(t, sc) })
+	}
+	for _, sc := range nodeStateScenarios {
+		run("nodestate/"+sc.name, func(t *testing.T) { s.testNodeState(t, sc) })
 	}
 	wg.Wait()
 }
@@ -290,7 +297,7 @@ type event struct {
 
 // events lists the Events source (the configs' "source") wrote about node
 // with reason. They live in namespace default and carry no node UID, so
-// `kubectl describe node` does not show them (apiserver.md §5): a field
+// `kubectl describe node` does not show them: a field
 // selector finds them, the one config/kubernetes/README.md documents.
 func (s *suite) events(node, reason, source string) ([]event, error) {
 	out, err := s.cp.kubectl(context.Background(), "get", "events", "--namespace", "default",
@@ -517,6 +524,9 @@ func (s *suite) testManifests(t *testing.T) {
 		t.Fatalf("no manifests in config/kubernetes (%v)", err)
 	}
 	for _, f := range files {
+		if filepath.Base(f) == "kustomization.yaml" {
+			continue // kustomize's input, not an object: testKustomize applies it
+		}
 		out, err := s.cp.kubectl(context.Background(), "apply", "--dry-run=server", "-f", f)
 		if err != nil {
 			t.Errorf("%s: %v", filepath.Base(f), err)

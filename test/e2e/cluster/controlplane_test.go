@@ -87,6 +87,10 @@ func (cp *controlPlane) start(t *testing.T) error {
 		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(ports[2]),
 		"--tls-cert-file", cp.pki.ServingCert, "--tls-private-key-file", cp.pki.ServingKey,
+		// Certificates a kubeconfig's tls-server-name selects: the CA trust
+		// scenarios meet an expired and a wrong-name certificate for real.
+		"--tls-sni-cert-key", cp.pki.ExpiredCert+","+cp.pki.ExpiredKey+":"+ExpiredName,
+		"--tls-sni-cert-key", cp.pki.WrongNameCert+","+cp.pki.WrongNameKey+":"+WrongNameName,
 		"--client-ca-file", cp.pki.CACert,
 		"--service-account-issuer", "https://kubernetes.default.svc",
 		"--service-account-key-file", cp.pki.SAPub,

@@ -125,6 +125,7 @@ type testNode struct {
 	Name  string
 	Root  string // holds var/log/journal/<machine-id>/system.journal
 	State string
+	Args  []string // more plugin arguments (--reference=...)
 }
 
 // journalFile is where the export helper appends the node's journal: the
@@ -175,7 +176,7 @@ func rewriteConfig(src []byte, bin string, node *testNode, interval time.Duratio
 			continue
 		}
 		rule["path"] = bin
-		rule["args"] = rewriteArgs(args, node)
+		rule["args"] = append(rewriteArgs(args, node), node.Args...)
 		keep = append(keep, rule)
 	}
 	cfg["rules"] = keep
@@ -276,7 +277,9 @@ func startNPD(t *testing.T, s *suite, node *testNode, conditions ...string) *npd
 	if err != nil {
 		t.Fatal(err)
 	}
-	override := s.cp.url + "?inClusterConfig=false&auth=" + url.QueryEscape(s.npdKubeconfig)
+	// The host install's form (config/systemd/kubelet-doctor-npd.service of
+	// `make dist`): no server in the URL, NPD takes it from the kubeconfig.
+	override := "?inClusterConfig=false&auth=" + url.QueryEscape(s.npdKubeconfig)
 	p, err := startProc(t, dir, "node-problem-detector", 40, []string{"NODE_NAME=" + node.Name}, s.npd,
 		"--hostname-override", node.Name,
 		"--apiserver-override", override,
@@ -299,10 +302,13 @@ func startNPD(t *testing.T, s *suite, node *testNode, conditions ...string) *npd
 			t.Errorf("plugin runs outlived NPD: %v", err)
 		}
 		// A permission rbac.yaml lacks shows nowhere else: client-go's event
-		// recorder and NPD's condition manager log the 403 and retry.
+		// recorder and NPD's condition manager log the 403 and retry. The
+		// API server names NPD's ServiceAccount in it; the plugin's own
+		// lines in this log quote the kubelet's denials (system:node,
+		// system:anonymous) and rule names such as forbidden-anonymous.
 		if data, err := os.ReadFile(p.log); err == nil {
 			for _, line := range strings.Split(string(data), "\n") {
-				if strings.Contains(line, "forbidden") {
+				if strings.Contains(line, `forbidden: User "system:serviceaccount:`) || strings.Contains(line, `forbidden: User \"system:serviceaccount:`) {
 					t.Errorf("NPD was denied by the API server (rbac.yaml): %s", line)
 					break
 				}

@@ -27,7 +27,11 @@ type pki struct {
 
 	ServingCert, ServingKey string // kube-apiserver, SANs 127.0.0.1/localhost
 	AdminCert, AdminKey     string // CN=kubernetes-admin, O=system:masters
-	SAKey, SAPub            string // service-account token signing pair
+	// Served by kube-apiserver for the SNI names below (--tls-sni-cert-key):
+	// the CA trust scenarios point a kubeconfig's tls-server-name at them.
+	ExpiredCert, ExpiredKey     string // SAN ExpiredName, expired a day ago
+	WrongNameCert, WrongNameKey string // SAN other.e2e.test, served for WrongName
+	SAKey, SAPub                string // service-account token signing pair
 
 	ca    *x509.Certificate
 	caKey *ecdsa.PrivateKey
@@ -47,10 +51,13 @@ func newPKI(dir string) (*pki, error) {
 	}
 	now := time.Now()
 	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "kubelet-doctor-e2e-ca"},
-		NotBefore:             now.Add(-time.Hour), // tolerate clock skew between processes
-		NotAfter:              now.Add(24 * time.Hour),
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "kubelet-doctor-e2e-ca"},
+		NotBefore:    now.Add(-time.Hour), // tolerate clock skew between processes
+		// A cluster CA lives for years: one expiring within a month is
+		// itself a KubeletCATrustProblem, which the node-state scenarios
+		// would report on every healthy node.
+		NotAfter:              now.Add(2 * 365 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -86,6 +93,17 @@ func newPKI(dir string) (*pki, error) {
 		return nil, err
 	}
 
+	expired := &x509.Certificate{Subject: pkix.Name{CommonName: "kube-apiserver"}, DNSNames: []string{ExpiredName},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}
+	if p.ExpiredCert, p.ExpiredKey, err = p.issue("apiserver-expired", expired); err != nil {
+		return nil, err
+	}
+	wrongName := &x509.Certificate{Subject: pkix.Name{CommonName: "kube-apiserver"}, DNSNames: []string{"other.e2e.test"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	if p.WrongNameCert, p.WrongNameKey, err = p.issue("apiserver-wrong-name", wrongName); err != nil {
+		return nil, err
+	}
+
 	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate service-account key: %w", err)
@@ -104,8 +122,16 @@ func newPKI(dir string) (*pki, error) {
 	return p, nil
 }
 
-// issue signs tmpl (subject, usages and SANs filled in by the caller) with
-// the CA and writes NAME.crt and NAME.key.
+// The SNI names kube-apiserver serves the expired and the wrong-name
+// certificates for.
+const (
+	ExpiredName   = "expired.e2e.test"
+	WrongNameName = "wrongname.e2e.test"
+)
+
+// issue signs tmpl (subject, usages and SANs filled in by the caller; dates
+// too, or else valid from an hour ago for a day) with the CA and writes
+// NAME.crt and NAME.key.
 func (p *pki) issue(name string, tmpl *x509.Certificate) (certFile, keyFile string, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -113,8 +139,10 @@ func (p *pki) issue(name string, tmpl *x509.Certificate) (certFile, keyFile stri
 	}
 	now := time.Now()
 	tmpl.SerialNumber = serial()
-	tmpl.NotBefore = now.Add(-time.Hour)
-	tmpl.NotAfter = now.Add(24 * time.Hour)
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotBefore = now.Add(-time.Hour)
+		tmpl.NotAfter = now.Add(24 * time.Hour)
+	}
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
 	if err != nil {

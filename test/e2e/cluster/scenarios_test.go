@@ -51,7 +51,7 @@ func persistent(line func(*timeline)) func(*timeline, time.Time) {
 func fixedAndRegistered(tl *timeline) { tl.kubeletRestarted().registered() }
 
 // Failure lines, written as kubelet v1.36 writes them
-// (/work/shared/docs/kubelet-messages.md has the catalogue).
+// (docs/kubelet-messages.md lists the messages, from the kubelet's source).
 var (
 	caUntrusted = func(tl *timeline) {
 		tl.kubeletf('E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="Post \"`+apiserver+`/api/v1/nodes\": tls: failed to verify certificate: x509: certificate signed by unknown authority" node="%[1]s"`)

@@ -15,7 +15,7 @@ import (
 )
 
 // scenario is what raises and clears one condition, built from the
-// kubelet's own messages (shared docs kubelet-messages.md).
+// kubelet's own messages (docs/kubelet-messages.md).
 type scenario struct {
 	failure []line
 	// recovery are lines that prove the condition healthy again; nil when

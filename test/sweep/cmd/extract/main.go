@@ -33,26 +33,6 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/test/sweep"
 )
 
-// release is one Kubernetes version swept: the kubernetes module, the
-// client-go of the same release (its certificate manager, reflector and
-// event recorder write into the kubelet's log) and the CRI client, a
-// module of its own from 1.31 on.
-type release struct {
-	minor, kubernetes, clientGo, criClient string
-}
-
-// releases: the 1.18, 1.22, 1.26, 1.30, 1.34 and the newest one the
-// proxy served when the table was made. client-go v0.18.20 is not served:
-// v0.18.19 is the same certificate code.
-var releases = []release{
-	{"1.18", "v1.18.20", "v0.18.19", ""},
-	{"1.22", "v1.22.17", "v0.22.17", ""},
-	{"1.26", "v1.26.15", "v0.26.15", ""},
-	{"1.30", "v1.30.14", "v0.30.14", ""},
-	{"1.34", "v1.34.4", "v0.34.4", "v0.34.4"},
-	{"1.37", "v1.37.2", "v0.37.2", "v0.37.2"},
-}
-
 // Where the kubelet's messages are, per module. A directory is swept with
 // its subdirectories.
 var (
@@ -80,55 +60,90 @@ func main() {
 
 func run(out string) error {
 	found := map[string]*found{}
-	for _, r := range releases {
-		mods := []struct {
-			path, version string
-			dirs          []string
-		}{
-			{"k8s.io/kubernetes", r.kubernetes, kubernetesDirs},
-			{"k8s.io/client-go", r.clientGo, clientGoDirs},
+	for _, r := range sweep.Releases() {
+		if err := sweepRelease(r, found); err != nil {
+			return err
 		}
-		if r.criClient != "" {
-			mods = append(mods, struct {
-				path, version string
-				dirs          []string
-			}{"k8s.io/cri-client", r.criClient, criClientDirs})
+	}
+	old, err := readOld(out)
+	if err != nil {
+		return err
+	}
+	table := merge(found, old)
+	w, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := sweep.Write(w, table); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// sweepRelease adds the templates of one release's modules to found.
+func sweepRelease(r sweep.Release, found map[string]*found) error {
+	type module struct {
+		path, version string
+		dirs          []string
+	}
+	mods := []module{
+		{"k8s.io/kubernetes", r.Kubernetes, kubernetesDirs},
+		{"k8s.io/client-go", r.ClientGo, clientGoDirs},
+	}
+	if r.CRIClient != "" {
+		mods = append(mods, module{"k8s.io/cri-client", r.CRIClient, criClientDirs})
+	}
+	n := 0
+	for _, m := range mods {
+		dir, err := download(m.path, m.version)
+		if err != nil {
+			return err
 		}
-		n := 0
-		for _, m := range mods {
-			dir, err := download(m.path, m.version)
+		for _, d := range m.dirs {
+			k, err := sweepDir(filepath.Join(dir, d), m.path, dir, r.Minor, found)
 			if err != nil {
 				return err
 			}
-			for _, d := range m.dirs {
-				k, err := sweepDir(filepath.Join(dir, d), m.path, dir, r.minor, found)
-				if err != nil {
-					return err
-				}
-				n += k
-			}
+			n += k
 		}
-		fmt.Fprintf(os.Stderr, "extract: %s: %d call sites\n", r.minor, n)
 	}
+	fmt.Fprintf(os.Stderr, "extract: %s: %d call sites\n", r.Minor, n)
+	return nil
+}
+
+// readOld reads the table being replaced, by template key; none when the
+// file does not exist yet.
+func readOld(path string) (map[string]sweep.Template, error) {
 	old := map[string]sweep.Template{}
-	if f, err := os.Open(out); err == nil {
-		ts, err := sweep.Read(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("read %s: %w", out, err)
-		}
-		for _, t := range ts {
-			old[t.Key()] = t
-		}
+	f, err := os.Open(path)
+	if err != nil {
+		return old, nil
 	}
+	defer f.Close()
+	ts, err := sweep.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	for _, t := range ts {
+		old[t.Key()] = t
+	}
+	return old, nil
+}
+
+// merge gives every template found its category and reason (a reviewer's
+// from the old table, else the registry's now) and keeps those that matter,
+// sorted by text.
+func merge(found map[string]*found, old map[string]sweep.Template) []sweep.Template {
 	c := rules.New()
 	var table []sweep.Template
 	for _, f := range found {
 		t := f.t
+		t.Source = f.source()
 		v := c.Classify(t.Line())
 		prev, ok := old[t.Key()]
 		switch {
-		case ok && handSet(prev.Reason):
+		case ok && prev.HandWritten():
 			t.Category, t.Reason = prev.Category, prev.Reason
 		default:
 			t.Category = string(v.Category)
@@ -140,7 +155,7 @@ func run(out string) error {
 				t.Reason = "rule " + v.Rule
 			}
 		}
-		if (ok && handSet(prev.Reason)) || keep(t, v, f.files) {
+		if (ok && prev.HandWritten()) || keep(t, v, f.files) {
 			table = append(table, t)
 		}
 	}
@@ -150,15 +165,7 @@ func run(out string) error {
 		}
 		return table[i].Key() < table[j].Key()
 	})
-	w, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	if err := sweep.Write(w, table); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
+	return table
 }
 
 // keep reports whether a template matters: every warning, error and fatal
@@ -177,23 +184,31 @@ func keep(t sweep.Template, v rules.Verdict, files []string) bool {
 	return true
 }
 
-// handSet reports whether a row's reason was written by a reviewer: such a
-// row keeps its category, and TestTemplatesTable holds the registry to it.
-// Rows the tool wrote ("rule <id>", "no rule (...)") take the registry's
-// verdict again, and the diff of the table shows what a rule change moved.
-func handSet(reason string) bool {
-	return !strings.HasPrefix(reason, "rule ") && !strings.HasPrefix(reason, "no rule")
-}
-
 // area is the package a template was found in, for a reviewer of a row no
 // rule decides: "k8s.io/kubernetes/pkg/kubelet/volumemanager/reconciler".
 func area(file string) string {
 	return strings.TrimPrefix(filepath.ToSlash(filepath.Dir(file)), "k8s.io/kubernetes/")
 }
 
+// found is one template across the swept versions: files lists every file
+// that logs it (oldest version first), byVersion the files of each version.
 type found struct {
-	t     sweep.Template
-	files []string
+	t         sweep.Template
+	files     []string
+	byVersion map[string][]string
+}
+
+// source is where the newest version that has the template logs it, the
+// k8s.io/kubernetes files relative to the module, the others with their
+// module path, sorted.
+func (f *found) source() []string {
+	newest := f.t.Versions[len(f.t.Versions)-1]
+	var out []string
+	for _, file := range f.byVersion[newest] {
+		out = append(out, strings.TrimPrefix(file, "k8s.io/kubernetes/"))
+	}
+	sort.Strings(out)
+	return out
 }
 
 func download(path, version string) (string, error) {
@@ -245,7 +260,7 @@ func sweepDir(root, module, modDir, minor string, seen map[string]*found) (int, 
 				n++
 				k := t.Key()
 				if seen[k] == nil {
-					seen[k] = &found{t: t}
+					seen[k] = &found{t: t, byVersion: map[string][]string{}}
 				}
 				e := seen[k]
 				if !slices.Contains(e.t.Versions, minor) {
@@ -253,6 +268,9 @@ func sweepDir(root, module, modDir, minor string, seen map[string]*found) (int, 
 				}
 				if !slices.Contains(e.files, file) {
 					e.files = append(e.files, file)
+				}
+				if !slices.Contains(e.byVersion[minor], file) {
+					e.byVersion[minor] = append(e.byVersion[minor], file)
 				}
 			}
 			return true
