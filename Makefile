@@ -8,11 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 FUZZTIME  ?= 10s
 export CGO_ENABLED := 1
 
-<<<<<<< HEAD
-.PHONY: all deps build tools npd kapi test unit e2e e2e-versions demo bench fuzz fuzz-brief lint fmt generate clean
-=======
-.PHONY: all deps build image dist tools npd kapi capi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
->>>>>>> main
+.PHONY: all deps build image dist tools npd kapi capi test unit e2e e2e-versions demo bench fuzz fuzz-brief lint fmt generate clean
 
 all: build
 
