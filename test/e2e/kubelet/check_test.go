@@ -68,8 +68,9 @@ type verdict struct {
 func checkAll(t *testing.T, bin, journalDir, stateDir string, now time.Time, grace time.Duration, conds []monitor) map[string]verdict {
 	t.Helper()
 	out := map[string]verdict{}
+	root := emptyRoot(t, stateDir)
 	for _, m := range conds {
-		cmd := exec.Command(bin, "check", m.condition,
+		cmd := exec.Command(bin, "check", m.condition, "--root", root, "--healthz-url", "-",
 			"--journal-dir", journalDir, "--state-dir", stateDir,
 			"--now", now.UTC().Format(time.RFC3339Nano), "--boot-grace", grace.String())
 		stdout, err := cmd.Output()
@@ -124,7 +125,8 @@ func npdCheck(t *testing.T, npdBin, bin, dir, journalDir string, now time.Time, 
 				}
 				args = append(args, s)
 			}
-			args = append(args, "--journal-dir="+journalDir, "--now="+now.UTC().Format(time.RFC3339Nano), "--boot-grace="+grace.String())
+			args = append(args, "--root="+emptyRoot(t, dir), "--healthz-url=-",
+				"--journal-dir="+journalDir, "--now="+now.UTC().Format(time.RFC3339Nano), "--boot-grace="+grace.String())
 			rule["args"] = args
 		}
 		out, _ := json.MarshalIndent(cfg, "", "  ")
@@ -193,6 +195,19 @@ func npdCheck(t *testing.T, npdBin, bin, dir, journalDir string, now time.Time, 
 		}
 	}
 	return out
+}
+
+// emptyRoot is an empty --root next to dir: the verdicts come from the
+// journal alone. With the machine's / the node-state checks would find the
+// other scenarios' live kubelets in /proc, read their files and probe their
+// API server from outside the suite's namespace.
+func emptyRoot(t *testing.T, dir string) string {
+	t.Helper()
+	root := filepath.Join(filepath.Dir(dir), "empty-root")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return root
 }
 
 var gaugeRE = regexp.MustCompile(`^problem_gauge\{reason="([^"]*)",type="([^"]*)"\} (\S+)`)
