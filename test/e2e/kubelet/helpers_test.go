@@ -103,3 +103,18 @@ func TestScenarioTable(t *testing.T) {
 		t.Error("no healthy scenario (registered, nothing True, nothing pending)")
 	}
 }
+
+func TestStaleCgroupNames(t *testing.T) {
+	for name, want := range map[string]string{
+		"kd-healthy-1234": "1234", "kd-client-cert-expired-99": "99", "kdsd4242.slice": "4242",
+		"kubepods": "", "kd-x": "", "kdsd.slice": "", "other-12": "",
+	} {
+		got := ""
+		if m := staleCgroup.FindStringSubmatch(name); m != nil {
+			got = m[1]
+		}
+		if got != want {
+			t.Errorf("%s: pid %q, want %q", name, got, want)
+		}
+	}
+}

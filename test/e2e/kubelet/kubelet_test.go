@@ -97,6 +97,7 @@ func TestRealKubelet(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	removeStaleCgroups(t)
 	before := machineTunables(t)
 	ns := newNetns(t, base)
 	cp := startControlPlane(t, tl.kapi, ns, filepath.Join(base, "cp"))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -285,4 +286,30 @@ func removeCgroupTree(dir string) error {
 		}
 		return last
 	})
+}
+
+// staleCgroup matches the cgroup roots this suite names: kd-SCENARIO-PID
+// and the systemd driver's kdsdPID.slice.
+var staleCgroup = regexp.MustCompile(`^kd(?:-.+-|sd)(\d+)(?:\.slice)?$`)
+
+// removeStaleCgroups removes the cgroup roots of suite runs whose test
+// process is gone: a run killed from outside (timeout, SIGKILL) cannot run
+// its cleanups, and its kubelets' cgroups would stay on the machine.
+func removeStaleCgroups(t *testing.T) {
+	t.Helper()
+	for _, h := range cgroupHierarchies() {
+		entries, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup", h))
+		for _, e := range entries {
+			m := staleCgroup.FindStringSubmatch(e.Name())
+			if m == nil || !e.IsDir() {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join("/proc", m[1])); err == nil {
+				continue // its run is still going (or the PID was reused: leave it)
+			}
+			if err := removeCgroupTree(filepath.Join("/sys/fs/cgroup", h, e.Name())); err != nil {
+				t.Logf("stale cgroup of a killed run: %v", err)
+			}
+		}
+	}
 }
