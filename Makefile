@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 FUZZTIME  ?= 10s
 export CGO_ENABLED := 1
 
-.PHONY: all deps build image dist tools npd kapi capi test unit e2e demo bench fuzz fuzz-brief lint fmt generate clean
+.PHONY: all deps build image dist tools npd kapi capi test unit e2e e2e-versions demo bench fuzz fuzz-brief lint fmt generate clean
 
 all: build
 
@@ -54,6 +54,16 @@ unit: deps ## unit tests only (no end-to-end binaries), race detector on
 e2e: build tools ## the end-to-end suites against the real NPD and API server
 	KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_CAPI=$$(./scripts/build-capi.sh) \
 		$(GO) test -count=1 -v ./test/e2e/...
+
+# Older kubelets for e2e-versions (not part of `make test`): each is built once and cached.
+KUBELET_VERSIONS ?= v1.35.4 v1.34.4
+
+e2e-versions: build tools ## the real-kubelet suite for older kubelets too, recording their output into testdata
+	@set -e; for v in $(KUBELET_VERSIONS); do \
+		k=$$(./scripts/build-kubelet.sh $$v); \
+		KD_BIN=$(KD_BIN) KD_NPD=$$(./scripts/build-npd.sh) KD_KAPI=$$(./scripts/build-kapi.sh) KD_KUBELET=$$k KD_RECORD=1 \
+			$(GO) test -count=1 -v -timeout 30m -run TestRealKubelet ./test/e2e/kubelet; \
+	done
 
 demo: build npd ## run the real NPD with config/ on an embedded failing-then-recovering node
 	@$(GO) run ./test/demo -bin $(KD_BIN) -npd "$$(./scripts/build-npd.sh)"

@@ -13,7 +13,13 @@ declare -A need=(
   [/usr/bin/flock]=util-linux
   [/usr/bin/zsh]=zsh
   [/usr/bin/tmux]=tmux
+  # test/e2e/kubelet: the real kubelet's runtime, started by the suite itself
+  # (never as a service), and the tools that build its network namespace.
+  [/usr/bin/containerd]=containerd
   [/usr/sbin/runc]=runc
+  [/usr/bin/unshare]=util-linux
+  [/usr/bin/nsenter]=util-linux
+  [/sbin/ip]=iproute2
 )
 
 missing=()
@@ -22,7 +28,7 @@ for path in "${!need[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps.sh: all present (gcc, libsystemd-dev, systemd, systemd-journal-remote, dbus-daemon, runc)"
+  echo "deps.sh: all present (gcc, libsystemd-dev, systemd, systemd-journal-remote, dbus-daemon, zsh, tmux, containerd, runc, iproute2)"
   exit 0
 fi
 

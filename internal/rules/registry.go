@@ -131,6 +131,9 @@ type Rule struct {
 
 // Hints shared by several rules.
 const (
+	// hintRestricted: what the kubelet only logs when a restricted
+	// environment refuses a tuning step; it runs on.
+	hintRestricted  = "harmless: the kubelet runs on without it (restricted environment: sandbox, user namespace or no access to PID 1's namespaces)"
 	hintCA          = "kubelet's CA differs from the API server's: compare certificate-authority-data in /etc/kubernetes/kubelet.conf with the cluster CA"
 	hintConn        = "check that the server: address in /etc/kubernetes/kubelet.conf is right and the API server or its load balancer is up and reachable from this node"
 	hintAuth        = "the API server rejects the kubelet's credentials: check /var/lib/kubelet/pki/kubelet-client-current.pem (openssl x509 -enddate -issuer) against the cluster CA"
@@ -656,6 +659,15 @@ var rules = []Rule{
 		Causes:  CauseHostPath,
 		Literal: "ailed to create listener for pods API endpoint", Pattern: `ailed to create listener for pods API endpoint`,
 		Label: "pods API socket not created", Hint: hintHostPath},
+	// Only logged; the kubelet runs on (cmd/kubelet/app/server.go): an OOM
+	// score or rlimit a restricted environment (sandbox, user namespace)
+	// refuses is not a node problem.
+	{ID: "oom-score-apply", Kind: KindGuard, Category: None, Info: true,
+		Literal: "Failed to ApplyOOMScoreAdj", Pattern: `Failed to ApplyOOMScoreAdj`,
+		Label: "OOM score not adjusted", Hint: hintRestricted},
+	{ID: "rlimit", Kind: KindGuard, Category: None,
+		Literal: "Failed to set rlimit on max file handles", Pattern: `Failed to set rlimit on max file handles`,
+		Label: "file-handle rlimit not raised", Hint: hintRestricted},
 	{ID: "listen-serve", Kind: KindMessage, Category: Resources, Fatal: true,
 		Causes:  CauseHostPath,
 		Literal: "ailed to listen and serve", Pattern: `ailed to listen and serve`,
@@ -669,7 +681,7 @@ var rules = []Rule{
 	// cgroup driver mismatch inside it is decided by its own rule, earlier).
 	// Old kubelets log it at info level inside "skipping pod synchronization".
 	{ID: "container-manager", Kind: KindMessage, Category: Resources, Fatal: true, Info: true,
-		Causes:  CauseHostPath | CauseRuntimeDown,
+		Causes:  CauseHostPath | CauseRuntimeDown | CauseConfig,
 		Literal: "Failed to start ContainerManager", Pattern: `Failed to start ContainerManager`,
 		Label: "container manager failed", Hint: "cgroups are not as the kubelet config expects (cgroupDriver, cgroupRoot, cgroup subsystems, kernel flags): read the error after the message"},
 
@@ -926,6 +938,12 @@ var rules = []Rule{
 	{ID: "cri-deadline", Kind: KindCause, Category: Runtime, Group: CauseRuntimeDown,
 		Literal: "rpc error: code = DeadlineExceeded", Pattern: `rpc error: code = DeadlineExceeded`,
 		Label: "CRI call timed out", Hint: "the runtime does not answer in time (overloaded or hung): check containerd/CRI-O logs and node load"},
+	// The kubelet asks the runtime for its cgroup driver and, when the
+	// method is unknown (containerd < 2.0, CRI-O < 1.31), falls back to its
+	// own config (cmd/kubelet/app/server.go getCgroupDriverFromCRI): harmless.
+	{ID: "runtime-config-unimplemented", Kind: KindCause, Category: None, Group: CauseRuntime,
+		Literal: "unknown method RuntimeConfig", Pattern: `unknown method RuntimeConfig`,
+		Label: "runtime has no RuntimeConfig", Hint: "the runtime predates the CRI RuntimeConfig call: the kubelet falls back to cgroupDriver from its own config, which must match the runtime's"},
 	{ID: "cri-deadline-old", Kind: KindCause, Category: Runtime, Group: CauseRuntimeDown,
 		Literal: "rpc error: code = 4 ", Pattern: `rpc error: code = 4 `,
 		Label: "CRI call timed out", Hint: "the runtime does not answer in time (overloaded or hung): check containerd/CRI-O logs and node load"},
@@ -1157,6 +1175,11 @@ var rules = []Rule{
 	{ID: "yaml-invalid", Kind: KindCause, Category: KubeletConfig, Group: CauseConfig,
 		Literal: "error converting YAML to JSON", Pattern: `error converting YAML to JSON`,
 		Label: "kubelet config YAML invalid", Hint: "the kubelet config is not valid YAML: check indentation and tabs"},
+	// pkg/kubelet/cm: cgroupDriver systemd on a host whose PID 1 is not
+	// systemd; the fix is the driver in the kubelet (and runtime) config.
+	{ID: "systemd-driver-no-systemd", Kind: KindCause, Category: KubeletConfig, Group: CauseConfig, Alone: true,
+		Literal: "cannot use systemd cgroups manager", Pattern: `systemd not running on this host, cannot use systemd cgroups manager`,
+		Label: "systemd cgroup driver without systemd", Hint: "cgroupDriver is systemd but systemd is not PID 1 here: set cgroupDriver: cgroupfs in the kubelet config (and SystemdCgroup = false in containerd)"},
 	{ID: "node-ip-not-local", Kind: KindCause, Category: KubeletConfig, Group: CauseConfig, Alone: true,
 		Literal: "not found in the host's network interfaces", Pattern: `not found in the host's network interfaces`,
 		Label: "node IP not on this host", Hint: "--node-ip (or the address the hostname resolves to) is not on any interface of this node: fix --node-ip in the kubelet flags"},

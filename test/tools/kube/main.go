@@ -1,17 +1,22 @@
 // Command kapi is a busybox-style multi-call binary holding the real
-// kube-apiserver, etcd and kubectl, so that the cluster end-to-end suite
-// (test/e2e/cluster) runs against an unmodified control plane built from the
-// Go module proxy alone. One binary instead of three saves two ~150 MB links.
+// kube-apiserver, etcd, kubectl, kube-controller-manager and kubelet, so that
+// the end-to-end suites (test/e2e/cluster, test/e2e/kubelet) run against an
+// unmodified control plane and node agent built from the Go module proxy
+// alone. One binary instead of five saves four ~150 MB links; the controller
+// manager approves and signs the kubelet's bootstrap CSRs as in a real cluster.
 //
 // Dispatch is on the base name of argv[0] (for symlinks named kube-apiserver,
-// etcd or kubectl) or, when called as kapi, on the first argument:
+// etcd, kubectl, kube-controller-manager or kubelet) or, when called as kapi, on the first argument:
 //
 //	kapi kube-apiserver --etcd-servers ...
 //	kapi etcd --data-dir ...
 //	kapi kubectl get nodes
+//	kapi kube-controller-manager --controllers csrapproving,csrsigning ...
+//	kapi kubelet --config ...
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,13 +26,17 @@ import (
 	kubectlcmd "k8s.io/kubectl/pkg/cmd"
 	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	controllermanagerapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	kubeletapp "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
-const usage = "usage: kapi <kube-apiserver|etcd|kubectl> [args...]"
+const usage = "usage: kapi <kube-apiserver|etcd|kubectl|kube-controller-manager|kubelet> [args...]"
 
 func main() {
 	name := filepath.Base(os.Args[0])
-	if name != "kube-apiserver" && name != "etcd" && name != "kubectl" {
+	switch name {
+	case "kube-apiserver", "etcd", "kubectl", "kube-controller-manager", "kubelet":
+	default:
 		if len(os.Args) < 2 {
 			fmt.Fprintln(os.Stderr, usage)
 			os.Exit(2)
@@ -48,6 +57,11 @@ func main() {
 		if err := cli.RunNoErrOutput(kubectlcmd.NewDefaultKubectlCommand()); err != nil {
 			kubectlutil.CheckErr(err)
 		}
+	case "kube-controller-manager":
+		os.Exit(cli.Run(controllermanagerapp.NewControllerManagerCommand()))
+	case "kubelet":
+		// As cmd/kubelet/kubelet.go does: the command owns its context.
+		os.Exit(cli.Run(kubeletapp.NewKubeletCommand(context.Background())))
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 	default:
