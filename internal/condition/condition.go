@@ -137,10 +137,13 @@ var table = []Condition{
 		ProblemReason: "KubeletBootstrapFailing", HealthyReason: "KubeletBootstrapOK",
 		HealthyMessage: "kubelet TLS bootstrap is not failing",
 		EventReason:    "KubeletBootstrapFailed",
-		// No CausedBy: a bootstrap request that fails on TLS or on the way
-		// to the API server is classified as that cause already; what is
-		// left (a rejected token, a denied CSR, a missing bootstrap file) is
-		// a cause of its own.
+		// A bootstrap request that fails on TLS or on the way to the API
+		// server is classified as that cause already. An expired client
+		// certificate sends the kubelet to a bootstrap file kubeadm deleted
+		// after join: the missing file is then the certificate's symptom.
+		// Certificate and bootstrap explain each other; the episode that
+		// began first is the cause (doctor.Evaluate).
+		CausedBy:    []string{TypeCertificate},
 		Description: "TLS bootstrap fails: bootstrap kubeconfig missing or invalid, bootstrap token rejected, CSR denied.",
 		Hint:        "check /etc/kubernetes/bootstrap-kubelet.conf: its server, CA and token (kubeadm token list on the control plane)"},
 	{Type: TypeAuthz, Category: Authorization, Counting: Windowed, Threshold: 1, Alerts: true,

@@ -115,9 +115,19 @@ func causeOf(sv *Verdict, raw map[string]*Verdict) string {
 		return ""
 	}
 	for _, cause := range sv.Condition.CausedBy {
-		if cv := raw[cause]; cv != nil && cv.Status == Problem {
-			return cause
+		cv := raw[cause]
+		if cv == nil || cv.Status != Problem {
+			continue
 		}
+		// Two conditions that can explain each other (an expired client
+		// certificate sends the kubelet to a bootstrap file kubeadm deleted;
+		// a rejected bootstrap leaves the certificate manager backing off):
+		// the one whose episode began first is the cause.
+		if slices.Contains(cv.Condition.CausedBy, sv.Condition.Type) && !cv.Lead.Since.IsZero() &&
+			!sv.Lead.Since.IsZero() && !cv.Lead.Since.Before(sv.Lead.Since) {
+			continue
+		}
+		return cause
 	}
 	return ""
 }
@@ -125,25 +135,25 @@ func causeOf(sv *Verdict, raw map[string]*Verdict) string {
 // closure adds to want every condition that could explain one of them.
 func closure(want []string) (map[string]bool, error) {
 	need := map[string]bool{}
-	var add func(t string, depth int) error
-	add = func(t string, depth int) error {
+	var add func(t string) error
+	add = func(t string) error {
+		if need[t] {
+			return nil // seen (two conditions may explain each other)
+		}
 		c, ok := condition.ByType(t)
 		if !ok {
 			return fmt.Errorf("unknown condition %q", t)
 		}
-		if depth > len(condition.Types()) {
-			return fmt.Errorf("condition %q: causal order has a cycle", t)
-		}
 		need[t] = true
 		for _, cause := range c.CausedBy {
-			if err := add(cause, depth+1); err != nil {
+			if err := add(cause); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	for _, t := range want {
-		if err := add(t, 0); err != nil {
+		if err := add(t); err != nil {
 			return nil, err
 		}
 	}

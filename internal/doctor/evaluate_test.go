@@ -253,3 +253,30 @@ func TestNodeStateIsNeverASymptom(t *testing.T) {
 		t.Errorf("journal evidence: %v symptom of %q, want ok as a symptom of %s", v.Status, v.SymptomOf, boot)
 	}
 }
+
+// Certificate and bootstrap explain each other; the episode that began
+// first is the cause, the later one its symptom.
+func TestOfTwoConditionsThatExplainEachOtherTheEarlierIsTheCause(t *testing.T) {
+	cert, boot := condition.TypeCertificate, condition.TypeBootstrap
+	at := func(f Finding, d time.Duration) Finding { f.Since = t0.Add(d); return f }
+	for _, tt := range []struct {
+		name             string
+		certAt, bootAt   time.Duration
+		wantTrue, wantOK string
+	}{
+		{"an expired certificate, then the bootstrap file it falls back to is missing", 0, time.Second, cert, boot},
+		{"a rejected bootstrap, then the certificate manager backs off", time.Minute, 0, boot, cert},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			j := &fixed{name: "journal", conds: condition.Types(), fs: []Finding{
+				at(problem(cert, SourceJournal, "client cert expired", 3), tt.certAt),
+				at(problem(boot, SourceJournal, "bootstrap kubeconfig missing", 3), tt.bootAt),
+			}}
+			vs := evaluate(t, env(t), []Check{j}, cert, boot)
+			if vs[tt.wantTrue].Status != Problem || vs[tt.wantOK].Status != OK || vs[tt.wantOK].SymptomOf != tt.wantTrue {
+				t.Errorf("%s=%v, %s=%v (symptom of %q); want %s the cause", tt.wantTrue, vs[tt.wantTrue].Status,
+					tt.wantOK, vs[tt.wantOK].Status, vs[tt.wantOK].SymptomOf, tt.wantTrue)
+			}
+		})
+	}
+}

@@ -61,6 +61,8 @@ var problemCases = []tc{
 		cat: Authorization, rule: "unknown-node", label: "node identity unknown"},
 	{name: "R3 node RBAC", line: kl('E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="nodes \"worker-1\" is forbidden: User \"system:node:worker-1\" cannot get resource \"nodes\" in API group \"\" at the cluster scope" node="worker-1"`),
 		cat: Authorization, rule: "forbidden-node", cause: `User "system:node:worker-1" cannot get resource "nodes"`},
+	{name: "CSR refused for another node's certificate", line: kl('E', "certificate_manager.go:596", `"Failed while requesting a signed certificate from the control plane" err="cannot create certificate signing request: certificatesigningrequests.certificates.k8s.io \"csr-\" is forbidden: can only create a node CSR with CN=system:node:worker-9" logger="kubernetes.io/kube-apiserver-client-kubelet.UnhandledError"`),
+		cat: Authorization, rule: "csr-node-identity", cause: "system:node:worker-9"},
 	{name: "R3 deadline", line: kl('E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": context deadline exceeded" node="worker-1"`),
 		cat: APIServerConnectivity, rule: "deadline-exceeded", cause: "POST https://10.0.0.10:6443/api/v1/nodes"},
 	{name: "R3 TLS handshake timeout", line: kl('E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": net/http: TLS handshake timeout" node="worker-1"`),

@@ -453,7 +453,7 @@ func (c *Classifier) decide(l *klog.Line, t *texts, r *compiled, si int, m match
 		// raised as the node's.
 		v.NotNode = r.Workload && cr.Group&podCauses == 0
 	}
-	if v.Category == Authorization && r.AuthAs != "" {
+	if v.Category == Authorization && r.AuthAs != "" && (cr == nil || !cr.KeepCategory) {
 		v.Category = r.AuthAs
 	}
 	if v.Category == None {

@@ -117,6 +117,10 @@ type Rule struct {
 	AuthAs        Category // message rules: category for a 401/403 cause (CSR steps are bootstrap)
 	Group         CauseSet // cause rules: the group the rule belongs to
 	Alone         bool     // cause rules: may decide a line that no message rule matched
+	// KeepCategory: cause rules: AuthAs does not move it. A CSR refused
+	// because the kubelet's certificate names another node is the node's
+	// identity, not its bootstrap.
+	KeepCategory bool
 	// Server marks a connectivity cause that is the API server's own answer
 	// (a server-side timeout, a 503): alone it needs no request in the line.
 	Server bool
@@ -1088,6 +1092,9 @@ var rules = []Rule{
 	{ID: "forbidden-node", Kind: KindCause, Category: Authorization, Group: CauseAuth, Alone: true, Capture: 1,
 		Literal: "User \"system:node:", Pattern: `(User "system:node:[^"]*" cannot \w+(?: resource)? ?"?[\w.]*"?)`,
 		Label: "node RBAC forbidden", Hint: "the Node authorizer or RBAC denies the kubelet: check --authorization-mode includes Node and the system:nodes group binding"},
+	{ID: "csr-node-identity", Kind: KindCause, Category: Authorization, Group: CauseAuth, Alone: true, Capture: 1, KeepCategory: true,
+		Literal: "can only create a node CSR with CN=", Pattern: `can only create a node CSR with CN=(system:node:[^"\\ ]*)`,
+		Label: "client certificate of another node", Hint: "the kubelet's client certificate names another node, so the API server refuses a CSR for this one: re-bootstrap this node's client certificate"},
 	{ID: "forbidden", Kind: KindCause, Category: Authorization, Group: CauseAuth, Alone: true, Capture: 1,
 		Literal: "is forbidden: ", Pattern: `is forbidden: (User "[^"]*" cannot \w+(?: resource)? ?"?[\w.]*"?|[^"]*)`,
 		Label: "RBAC forbidden", Hint: "the kubelet's identity lacks RBAC permission: its certificate should have CN system:node:<name> and O system:nodes"},

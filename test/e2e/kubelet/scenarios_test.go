@@ -24,16 +24,6 @@ const (
 	startup       = "KubeletStartupProblem"
 )
 
-// Why conditions are wrong today (issue 15): symptoms True beside their
-// cause, or a cause hidden behind its symptom, in the product's suppression
-// and ordering. A pending condition's result is logged, not failed, unless
-// KD_STRICT=1; the lead's work turns them into plain assertions.
-const (
-	identityAsBootstrap = "the CSR refused for another node's identity counts as bootstrap (403s of certificate requests do) and hides the authorization cause (issue 15)"
-	expiredSuppressed   = "the expired certificate is hidden behind the missing bootstrap kubeconfig, its symptom (issue 15, suppression order)"
-	symptomExpired      = "the missing bootstrap kubeconfig is only the kubelet's fallback for its expired certificate (issue 15, suppression)"
-)
-
 // scenario is one real failure of the kubelet, or a healthy start.
 type scenario struct {
 	name string
@@ -153,7 +143,6 @@ var scenarios = []scenario{
 		},
 		evidence: "is expired",
 		want:     []string{certificate, startup},
-		pending:  map[string]string{bootstrap: symptomExpired, certificate: expiredSuppressed},
 	},
 	{
 		// With the bootstrap kubeconfig still there, the kubelet requests a
@@ -173,9 +162,11 @@ var scenarios = []scenario{
 		setup: func(t *testing.T, n *node) {
 			n.clientCert(t, "kd-someone-else", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 		},
+		// The certificate is another node's: the API server refuses a CSR
+		// for this node from that identity. The certificate is the cause
+		// (the node check names it too); the refusals are its symptoms.
 		evidence: "forbidden",
-		want:     []string{authorization},
-		pending:  map[string]string{authorization: identityAsBootstrap, bootstrap: identityAsBootstrap},
+		want:     []string{certificate},
 	},
 	{
 		name: "runtime-socket-missing",
