@@ -88,6 +88,9 @@ type Finding struct {
 	// Evidence is what a person reads to confirm: log lines with their
 	// times, file facts. Not part of the NPD line.
 	Evidence []Evidence `json:"evidence,omitempty"`
+	// Expires is when each certificate the check read stops being valid,
+	// by kind ("client", "serving"): a value for metrics, not a message.
+	Expires map[string]time.Time `json:"expires,omitempty"`
 }
 
 // Evidence is one observation behind a finding.

@@ -69,12 +69,39 @@ func (m Metrics) families() []*family {
 		reason.add(1, "condition", v.Condition.Type, "reason", Reason(v), "status", v.Status.String())
 	}
 	fs := []*family{status, reason}
+	if e := m.expiry(); len(e.samples) > 0 {
+		fs = append(fs, e)
+	}
 	fs = append(fs, m.lifecycle()...)
 	fs = append(fs, m.checks()...)
 	last := &family{name: "kubelet_doctor_last_run_timestamp_seconds", typ: "gauge",
 		help: "When kubelet-doctor metrics last evaluated the node (Unix time)."}
 	last.add(unix(m.At))
 	return append(fs, last)
+}
+
+// expiry is each certificate's end of validity, as the checks that read
+// them report it (node state; absent when no check could read one).
+func (m Metrics) expiry() *family {
+	f := &family{name: "kubelet_doctor_certificate_expiry_timestamp_seconds", typ: "gauge",
+		help: "When the kubelet's client or serving certificate expires (Unix time), as read from the node."}
+	seen := map[string]bool{}
+	for _, v := range m.Verdicts {
+		for _, fd := range append([]doctor.Finding{v.Lead}, v.Findings...) {
+			kinds := make([]string, 0, len(fd.Expires))
+			for k := range fd.Expires {
+				kinds = append(kinds, k)
+			}
+			sort.Strings(kinds)
+			for _, k := range kinds {
+				if !seen[k] {
+					seen[k] = true
+					f.add(unix(fd.Expires[k]), "certificate", k)
+				}
+			}
+		}
+	}
+	return f
 }
 
 // lifecycle is the crash loop (from the startup condition) and, when the

@@ -118,3 +118,19 @@ func TestWriteTextfileReplacesAtomically(t *testing.T) {
 		t.Errorf("writing into a missing directory succeeded")
 	}
 }
+
+func TestTextfileHasCertificateExpiry(t *testing.T) {
+	c, _ := condition.ByType(condition.TypeCertificate)
+	at := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	f := doctor.Finding{Condition: c.Type, Status: doctor.OK, Expires: map[string]time.Time{"client": at}}
+	m := Metrics{At: at, Verdicts: []doctor.Verdict{{Condition: c, Status: doctor.OK, Lead: f, Findings: []doctor.Finding{f}}}}
+	var b bytes.Buffer
+	if err := m.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := `kubelet_doctor_certificate_expiry_timestamp_seconds{certificate="client"} 1.798859045e+09`
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("no %s in\n%s", want, b.String())
+	}
+	lint(t, b.String())
+}

@@ -66,7 +66,12 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	r.client()
 	r.serving()
 	if len(r.out) == 0 {
-		return []doctor.Finding{r.finding(doctor.OK, "", "", strings.Join(r.facts, "; "), "")}, nil
+		r.out = []doctor.Finding{r.finding(doctor.OK, "", "", strings.Join(r.facts, "; "), "")}
+	}
+	if len(r.expires) > 0 {
+		for i := range r.out {
+			r.out[i].Expires = r.expires
+		}
 	}
 	return r.out, nil
 }
@@ -78,6 +83,8 @@ type run struct {
 	now   time.Time
 	out   []doctor.Finding
 	facts []string
+	// expires is each certificate's end of validity, by kind.
+	expires map[string]time.Time
 }
 
 func (r *run) finding(st doctor.Status, reason, label, detail, rule string) doctor.Finding {
@@ -154,6 +161,10 @@ func (r *run) validity(what, where string, c *x509.Certificate, kind string) {
 	if kind == "serving" {
 		reason = "KubeletServingCert"
 	}
+	if r.expires == nil {
+		r.expires = map[string]time.Time{}
+	}
+	r.expires[kind] = c.NotAfter
 	switch {
 	case r.now.Before(c.NotBefore):
 		r.problem(reason+"NotYetValid", what+" not yet valid: clock skew?",

@@ -260,3 +260,22 @@ func details(fs []doctor.Finding) string {
 	}
 	return strings.Join(s, " | ")
 }
+
+// The end of each certificate's validity is a value for metrics, on a
+// healthy finding and a problem alike.
+func TestFindingsCarryTheCertificatesExpiry(t *testing.T) {
+	for _, expired := range []bool{false, true} {
+		n := newNode(t)
+		na := n.now.Add(30 * 24 * time.Hour).Truncate(time.Second)
+		if expired {
+			na = n.now.Add(-time.Hour).Truncate(time.Second)
+		}
+		n.client(pkitest.Leaf{CN: "system:node:node-1", Orgs: []string{"system:nodes"}, Client: true,
+			NotBefore: n.now.Add(-48 * time.Hour), NotAfter: na}, 0o600)
+		for _, f := range n.run() {
+			if got := f.Expires["client"]; !got.Equal(na) {
+				t.Errorf("expired=%v: finding %q expires[client] = %v, want %v", expired, f.Label, got, na)
+			}
+		}
+	}
+}
