@@ -162,8 +162,10 @@ func FuzzParseResolvConf(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// As the kubelet: a lone "." is dropped and one trailing dot is
+		// trimmed, so only "search .." keeps "." (found by this target).
 		for _, s := range rc.Searches {
-			if s == "." {
+			if s == "" || (s == "." && !strings.Contains(string(b), "..")) {
 				t.Fatalf("search kept %q", s)
 			}
 		}
