@@ -71,17 +71,18 @@ demo: build npd ## run the real NPD with config/ on an embedded failing-then-rec
 bench: build npd ## measure against the sd_journal floor, journalctl|grep and log-counter; writes BENCHMARKS.md
 	@./scripts/bench.sh
 
-fuzz-brief:
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/klog
-	$(GO) test -run='^$$' -fuzz='^FuzzClassify$$' -fuzztime=$(FUZZTIME) ./internal/rules
+fuzz-brief: ## a brief fuzz of every target (scripts/fuzz.sh retries a run the harness itself timed out)
+	@./scripts/fuzz.sh FuzzParse ./internal/klog $(FUZZTIME)
+	@./scripts/fuzz.sh FuzzClassify ./internal/rules $(FUZZTIME)
 	@# Node input parsers; their seeds are whole config files, which the
 	@# default minimizer would spend the whole fuzz time on.
-	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./plugins/kubeletconfig
-	$(GO) test -run='^$$' -fuzz='^FuzzRuntimeConfig$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./plugins/kubeletconfig
-	$(GO) test -run='^$$' -fuzz='^FuzzProc$$' -fuzztime=$(FUZZTIME) ./plugins/kubeletconfig
-	$(GO) test -run='^$$' -fuzz='^FuzzParseResolvConf$$' -fuzztime=$(FUZZTIME) ./plugins/dns
-	$(GO) test -run='^$$' -fuzz='^FuzzRedact$$' -fuzztime=$(FUZZTIME) ./internal/redact
-	$(GO) test -run='^$$' -fuzz='^FuzzString$$' -fuzztime=$(FUZZTIME) ./internal/printable
+	@./scripts/fuzz.sh FuzzDecode ./plugins/kubeletconfig $(FUZZTIME) -fuzzminimizetime=100x
+	@./scripts/fuzz.sh FuzzRuntimeConfig ./plugins/kubeletconfig $(FUZZTIME) -fuzzminimizetime=100x
+	@./scripts/fuzz.sh FuzzProc ./plugins/kubeletconfig $(FUZZTIME)
+	@./scripts/fuzz.sh FuzzParseResolvConf ./plugins/dns $(FUZZTIME)
+	@./scripts/fuzz.sh FuzzRedact ./internal/redact $(FUZZTIME)
+	@./scripts/fuzz.sh FuzzString ./internal/printable $(FUZZTIME)
+	@./scripts/fuzz.sh FuzzClean ./internal/sink $(FUZZTIME)
 
 fuzz: ## fuzz the klog parser, the classifier, the redactor and the escaper for longer
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=$${FUZZTIME:-2m}
