@@ -50,7 +50,7 @@ func (f *explainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.root, "root", "/", "host root: every host path resolves under it")
 	fs.Var(&f.journalDirs, "journal-dir", "journal directory to read instead of ROOT/var/log/journal and ROOT/run/log/journal (repeatable)")
 	fs.Var(&f.units, "unit", "systemd unit of the kubelet (repeatable; default kubelet.service)")
-	fs.Var(&f.identifiers, "identifier", "SYSLOG_IDENTIFIER of the kubelet (repeatable; default kubelet)")
+	fs.Var(&f.identifiers, "identifier", "also read entries with this SYSLOG_IDENTIFIER, from root only (repeatable; none by default: the unit's entries cannot be forged, an identifier can)")
 }
 
 func parseExplain(args []string, stderr io.Writer) (*explainFlags, *flag.FlagSet, error) {
