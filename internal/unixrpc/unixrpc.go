@@ -250,15 +250,8 @@ func (c *conn) write(typ, flags byte, stream uint32, payload []byte) {
 	h[0], h[1], h[2] = byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload))
 	h[3], h[4] = typ, flags
 	binary.BigEndian.PutUint32(h[5:], stream&0x7fffffff)
-	c.w.Write(h[:]) // a write error stays in the bufio.Writer: flush reports it
+	c.w.Write(h[:]) // an error stays in the bufio.Writer; the reads tell what happened
 	c.w.Write(payload)
-}
-
-func (c *conn) flush(what string) error {
-	if err := c.w.Flush(); err != nil {
-		return ioError(what, err)
-	}
-	return nil
 }
 
 func (c *conn) read() (frame, error) {
@@ -305,14 +298,10 @@ func exchange(c *conn, method, timeout string, request []byte, maxMessage int) (
 	msg := make([]byte, prefix, prefix+len(request))
 	binary.BigEndian.PutUint32(msg[1:], uint32(len(request)))
 	c.write(frameData, flagEndStream, 1, append(msg, request...))
-	if err := c.flush("write the request"); err != nil {
-		return nil, err
-	}
+	// A server that closed at once has sent what explains it (garbage,
+	// GOAWAY) or nothing: the reads tell, not the failed write.
+	c.w.Flush()
 	return readResponse(c, maxMessage)
-}
-
-func ioError(what string, err error) error {
-	return &Error{Code: Unavailable, Message: "connection error: " + what + ": " + err.Error(), Cause: err}
 }
 
 // response is what stream 1 has brought so far.

@@ -151,14 +151,12 @@ func countPods(b []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if field == 1 && typ != 2 {
-			return 0, fmt.Errorf("field 1: wire type %d, want a message", typ)
-		}
 		m, err := skip(b[k:], field, typ, 0)
 		if err != nil {
 			return 0, err
 		}
-		if field == 1 {
+		// Another wire type is an unknown field to the protobuf runtime.
+		if field == 1 && typ == 2 {
 			n++
 		}
 		b = b[k+m:]
