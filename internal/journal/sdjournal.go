@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/coreos/go-systemd/v22/sdjournal"
 )
@@ -111,7 +112,7 @@ func (r *sdReader) openHandle(want []int) error {
 		j.Close()
 		return err
 	}
-	r.j, r.cur, r.fast = j, want, newFastStamps(j)
+	r.j, r.cur, r.fast = j, want, newFastEntry(j)
 	for _, w := range want {
 		d, err := newDataIndex(r.files[w].f)
 		if err != nil {
@@ -133,10 +134,21 @@ func (r *sdReader) closeHandle() {
 	r.j, r.cur, r.idx, r.lastIdx, r.fast = nil, nil, nil, 0, nil
 }
 
-// verify checks that the MESSAGE payload sd_journal returned ("MESSAGE=...")
-// is what journald stored: its hash names a data object in one of the files
-// read (see dataIndex). The file of the previous entry is tried first.
-func (r *sdReader) verify(payload string, at uint64) error {
+// verify checks that the MESSAGE payload read ("MESSAGE=...") is what
+// journald stored (see dataIndex): in place when sd_journal said where it
+// read it (at, else nil), else by its hash naming a data object in one of
+// the files read. The file of the previous entry is tried first.
+func (r *sdReader) verify(payload string, at unsafe.Pointer, usec uint64) error {
+	b := unsafe.Slice(unsafe.StringData(payload), len(payload))
+	if at != nil {
+		for k := range r.idx {
+			i := (r.lastIdx + k) % len(r.idx)
+			if r.idx[i].inPlace(b, at) {
+				r.lastIdx = i
+				return nil
+			}
+		}
+	}
 	for k := range r.idx {
 		i := (r.lastIdx + k) % len(r.idx)
 		found, err := r.idx[i].has(payload)
@@ -149,7 +161,7 @@ func (r *sdReader) verify(payload string, at uint64) error {
 		}
 	}
 	return fmt.Errorf("read journal: the MESSAGE of the entry at %s matches no data object's hash in the %d files read: damaged in place (`journalctl --verify` names the file): %w: %w",
-		time.UnixMicro(int64(at)).UTC().Format(time.RFC3339Nano), len(r.idx), ErrUnreadable, ErrDamaged)
+		time.UnixMicro(int64(usec)).UTC().Format(time.RFC3339Nano), len(r.idx), ErrUnreadable, ErrDamaged)
 }
 
 // libError tells a failing libsystemd call (an errno) from a library that
@@ -262,7 +274,7 @@ type sdReader struct {
 	// lastIdx is the index in idx of the file that held the previous
 	// entry's MESSAGE: entries come in runs from one file.
 	lastIdx int
-	fast    *fastStamps // nil: stamps through go-systemd
+	fast    *fastEntry // nil: entries through go-systemd
 	closed  bool
 	// lastBoot is the previous entry's boot id: entries share one string
 	// per boot instead of one each.
@@ -352,32 +364,11 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 			}
 		}
 		pending = false
-		msg, err := j.GetData("MESSAGE")
-		if err != nil {
-			if !errors.Is(err, syscall.ENOENT) {
-				// Not skipped: a systematic failure (say, a compression
-				// this libsystemd lacks) would otherwise read as silence.
-				return r.cursor(q.Cursor, count, true), fmt.Errorf("read journal entry MESSAGE: %w: %w", ErrUnreadable, err)
-			}
-			// An entry without MESSAGE still moves the cursor, but every
-			// entry journald writes has _BOOT_ID among its fields: without
-			// either, its item array is damaged (the stamps below come from
-			// the entry's header and would not show it).
-			if _, err := j.GetData("_BOOT_ID"); err != nil {
-				return r.cursor(q.Cursor, count, true), fmt.Errorf("read journal entry: neither MESSAGE nor _BOOT_ID: %w: %w: %w", ErrUnreadable, ErrDamaged, err)
-			}
-			msg = ""
-		}
-		e, err := r.stamps(j)
+		e, err := r.entry(j)
 		if err != nil {
 			return r.cursor(q.Cursor, count, true), err
 		}
-		if msg != "" {
-			if err := r.verify(msg, uint64(e.Realtime.UnixMicro())); err != nil {
-				return r.cursor(q.Cursor, count, true), err
-			}
-			msg = msg[len("MESSAGE="):]
-		}
+		msg := e.Message
 		if len(msg) > MaxMessage {
 			// Clone so that the rest of a huge value can be freed.
 			msg = strings.Clone(msg[:MaxMessage])
@@ -401,12 +392,57 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 	return c, nil
 }
 
-// stamps reads the current entry's realtime, monotonic time and boot id:
-// in one call when it can (fastStamps), else through go-systemd.
-func (r *sdReader) stamps(j *sdjournal.Journal) (Entry, error) {
+// entry reads the current entry: its stamps and its MESSAGE, verified
+// against the data object journald stored (see verify). Entries without
+// MESSAGE have "".
+func (r *sdReader) entry(j *sdjournal.Journal) (Entry, error) {
+	var e Entry
+	var msg string
+	var at unsafe.Pointer
+	var err error
 	if r.fast != nil {
-		return r.fast.read()
+		e, msg, at, err = r.fast.read()
+	} else {
+		e, msg, err = r.slowEntry(j)
 	}
+	if err != nil {
+		return Entry{}, err
+	}
+	if msg == "" {
+		// An entry without MESSAGE still moves the cursor, but every entry
+		// journald writes has _BOOT_ID among its fields: without either,
+		// its item array is damaged (the stamps come from the entry's
+		// header and would not show it).
+		if _, err := j.GetData("_BOOT_ID"); err != nil {
+			return Entry{}, fmt.Errorf("read journal entry: neither MESSAGE nor _BOOT_ID: %w: %w: %w", ErrUnreadable, ErrDamaged, err)
+		}
+		return e, nil
+	}
+	if err := r.verify(msg, at, uint64(e.Realtime.UnixMicro())); err != nil {
+		return Entry{}, err
+	}
+	e.Message = msg[len("MESSAGE="):]
+	return e, nil
+}
+
+// slowEntry is entry's read through go-systemd, four calls into C.
+func (r *sdReader) slowEntry(j *sdjournal.Journal) (Entry, string, error) {
+	msg, err := j.GetData("MESSAGE")
+	if err != nil {
+		if !errors.Is(err, syscall.ENOENT) {
+			// Not skipped: a systematic failure (say, a compression this
+			// libsystemd lacks) would otherwise read as silence.
+			return Entry{}, "", fmt.Errorf("read journal entry MESSAGE: %w: %w", ErrUnreadable, err)
+		}
+		msg = ""
+	}
+	e, err := r.stamps(j)
+	return e, msg, err
+}
+
+// stamps reads the current entry's realtime, monotonic time and boot id
+// through go-systemd.
+func (r *sdReader) stamps(j *sdjournal.Journal) (Entry, error) {
 	us, err := j.GetRealtimeUsec()
 	if err != nil {
 		return Entry{}, fmt.Errorf("read journal entry time: %w: %w", ErrUnreadable, err)

@@ -1525,3 +1525,57 @@ func TestErrorsSayWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestPayloadsAreVerifiedInPlaceWhenUncompressed: an intact uncompressed
+// MESSAGE is checked against its own object's stored hash, and the file is
+// never mapped for the hash table; a payload the in-place check cannot take
+// (a compressed object: sd_journal hands out its decompression buffer)
+// still reads whole, through the table, in every layout journald writes.
+func TestPayloadsAreVerifiedInPlaceWhenUncompressed(t *testing.T) {
+	requireRemote(t)
+	long := strings.Repeat("x509: certificate signed by unknown authority ", 200) // well past the compression threshold
+	layouts := []struct {
+		name string
+		env  map[string]string
+	}{
+		{"keyed hash, compact", nil},
+		{"Jenkins hash", map[string]string{"SYSTEMD_JOURNAL_KEYED_HASH": "0"}},
+		{"keyed hash, regular objects", map[string]string{"SYSTEMD_JOURNAL_COMPACT": "0"}},
+	}
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			for k, v := range l.env {
+				t.Setenv(k, v)
+			}
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "line ", 50)...)
+			r := open(t, DefaultMatch, dir).(*sdReader)
+			got, _ := readAll(t, r, Query{})
+			if !strings.HasPrefix(got, "line 0 line 1 ") || r.fast == nil {
+				t.Fatalf("read %.40q (one-call reads: %v)", got, r.fast != nil)
+			}
+			for _, d := range r.idx {
+				if d.mem != nil {
+					t.Errorf("%s mapped: an intact uncompressed payload was not verified in place", d.f.Name())
+				}
+			}
+
+			write(t, filepath.Join(dir, "system.journal"), export.Kubelet(t0.Add(time.Hour), long))
+			r = open(t, DefaultMatch, dir).(*sdReader)
+			var last string
+			if _, err := r.Read(context.Background(), Query{Since: t0.Add(time.Hour)}, func(e Entry) error { last = e.Message; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if last != long {
+				t.Fatalf("long message read as %d bytes, want %d", len(last), len(long))
+			}
+			mapped := false
+			for _, d := range r.idx {
+				mapped = mapped || d.mem != nil
+			}
+			if !mapped {
+				t.Error("a compressed payload passed the in-place check: it has no object header before it")
+			}
+		})
+	}
+}
