@@ -309,39 +309,9 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 	}
 	j := r.j
 
-	// pending: positioned on an entry that fn has not seen yet; done: no
-	// entry after the cursor.
-	pending, done := false, false
-	switch {
-	case q.Cursor != "":
-		if err := j.SeekCursor(q.Cursor); err != nil {
-			if errors.Is(err, syscall.EINVAL) {
-				return q.Cursor, fmt.Errorf("seek journal to cursor %q: %w", q.Cursor, ErrBadCursor)
-			}
-			return q.Cursor, fmt.Errorf("seek journal to cursor %q: %w", q.Cursor, err)
-		}
-		n, err := j.Next()
-		if err != nil {
-			return q.Cursor, fmt.Errorf("read journal after cursor: %w", err)
-		}
-		done = n == 0
-		// TestCursor nil: we are on the entry the cursor names, seen last
-		// time. Any error: that entry is gone and Next landed on the
-		// nearest later one, which is new. Never Previous() here: at the
-		// head of the journal it does not move and one entry is lost.
-		pending = !done && j.TestCursor(q.Cursor) != nil
-	case q.Since.After(time.Unix(0, 0)):
-		us := q.Since.UnixMicro()
-		if q.Since.Nanosecond()%1000 != 0 {
-			us++ // entries have µs stamps: "at or after Since" rounds up
-		}
-		if err := j.SeekRealtimeUsec(uint64(us)); err != nil {
-			return q.Cursor, fmt.Errorf("seek journal to %s: %w", q.Since.UTC().Format(time.RFC3339Nano), err)
-		}
-	default:
-		if err := j.SeekHead(); err != nil {
-			return q.Cursor, fmt.Errorf("seek journal head: %w", err)
-		}
+	pending, done, err := seek(j, q)
+	if err != nil {
+		return q.Cursor, err
 	}
 
 	count := 0
@@ -390,6 +360,44 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 		return q.Cursor, fmt.Errorf("get journal cursor: %w: %w", ErrUnreadable, err)
 	}
 	return c, nil
+}
+
+// seek positions j for q: after its cursor, at its Since, or at the head.
+// pending: positioned on an entry that fn has not seen yet; done: no entry
+// after the cursor.
+func seek(j *sdjournal.Journal, q Query) (pending, done bool, err error) {
+	switch {
+	case q.Cursor != "":
+		if err := j.SeekCursor(q.Cursor); err != nil {
+			if errors.Is(err, syscall.EINVAL) {
+				return false, false, fmt.Errorf("seek journal to cursor %q: %w", q.Cursor, ErrBadCursor)
+			}
+			return false, false, fmt.Errorf("seek journal to cursor %q: %w", q.Cursor, err)
+		}
+		n, err := j.Next()
+		if err != nil {
+			return false, false, fmt.Errorf("read journal after cursor: %w", err)
+		}
+		done = n == 0
+		// TestCursor nil: we are on the entry the cursor names, seen last
+		// time. Any error: that entry is gone and Next landed on the
+		// nearest later one, which is new. Never Previous() here: at the
+		// head of the journal it does not move and one entry is lost.
+		pending = !done && j.TestCursor(q.Cursor) != nil
+	case q.Since.After(time.Unix(0, 0)):
+		us := q.Since.UnixMicro()
+		if q.Since.Nanosecond()%1000 != 0 {
+			us++ // entries have µs stamps: "at or after Since" rounds up
+		}
+		if err := j.SeekRealtimeUsec(uint64(us)); err != nil {
+			return false, false, fmt.Errorf("seek journal to %s: %w", q.Since.UTC().Format(time.RFC3339Nano), err)
+		}
+	default:
+		if err := j.SeekHead(); err != nil {
+			return false, false, fmt.Errorf("seek journal head: %w", err)
+		}
+	}
+	return pending, done, nil
 }
 
 // entry reads the current entry: its stamps and its MESSAGE, verified
