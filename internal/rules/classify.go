@@ -457,7 +457,9 @@ func (c *Classifier) decide(l *klog.Line, t *texts, r *compiled, si int, m match
 		v.Category = r.AuthAs
 	}
 	if v.Category == None {
-		return none
+		// Benign: the guard (or benign cause) that said so is named, so
+		// that explain can say why a line that looks bad is not.
+		return Verdict{Category: None, Rule: v.Rule, Label: v.Label, Hint: v.Hint}
 	}
 	v.Condition = c.cond[v.Category]
 	if !v.Fatal {
