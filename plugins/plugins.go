@@ -39,7 +39,7 @@ type Options struct {
 	ProbeTimeout time.Duration
 	// Reference is the cluster's kubelet configuration (a KubeletConfiguration
 	// or the kube-system/kubelet-config ConfigMap); DriftIgnore adds fields
-	// to kubeletconfig.DefaultIgnore.
+	// to the drift check's built-in list of node-specific fields.
 	Reference   string
 	DriftIgnore []string
 	// Unit is the kubelet's systemd unit; Healthz its healthz URL ("-": none);

@@ -225,9 +225,10 @@ func matchTerms(m Match) []string {
 		}
 		return v
 	}
-	units := or(m.Units, DefaultMatch.Units)
-	idents := or(m.Identifiers, DefaultMatch.Identifiers)
-	uids := or(m.IdentifierUIDs, DefaultMatch.IdentifierUIDs)
+	dflt := DefaultMatch()
+	units := or(m.Units, dflt.Units)
+	idents := or(m.Identifiers, dflt.Identifiers)
+	uids := or(m.IdentifierUIDs, dflt.IdentifierUIDs)
 	var terms []string
 	for _, u := range units {
 		terms = append(terms, "_SYSTEMD_UNIT="+u)

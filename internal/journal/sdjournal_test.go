@@ -129,7 +129,7 @@ func helperMain(mode string) int {
 		}
 	}
 	dirs := filepath.SplitList(os.Getenv(helperDirsEnv))
-	r, err := Open(dirs, DefaultMatch)
+	r, err := Open(dirs, DefaultMatch())
 	if err == nil {
 		_, err = r.Read(context.Background(), Query{}, func(Entry) error { res.Entries++; return nil })
 		r.Close()
@@ -338,8 +338,8 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 		match Match
 		want  string
 	}{
-		{"default: the unit's and PID 1's entries about the unit", DefaultMatch, "k-unit pid1-kubelet"},
-		{"zero Match means DefaultMatch", Match{}, "k-unit pid1-kubelet"},
+		{"default: the unit's and PID 1's entries about the unit", DefaultMatch(), "k-unit pid1-kubelet"},
+		{"zero Match means DefaultMatch()", Match{}, "k-unit pid1-kubelet"},
 		{"identifier, from root only", Match{Identifiers: []string{"kubelet"}}, "k-unit k-ident pid1-kubelet"},
 		{"custom unit and identifier (k3s)", Match{Units: []string{"k3s.service"}, Identifiers: []string{"k3s"}}, "k3s-unit k3s-ident pid1-k3s"},
 		{"custom unit alone", Match{Units: []string{"k3s.service"}}, "k3s-unit pid1-k3s"},
@@ -371,7 +371,7 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 func TestReadWindowEdges(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", 5)...)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	tests := []struct {
 		name  string
 		since time.Time
@@ -402,12 +402,12 @@ func TestCursorResumesAfterAppend(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "system.journal")
 	write(t, file, kubelets(t0, "a", 5)...)
-	got, c := readAll(t, open(t, DefaultMatch, dir), Query{})
+	got, c := readAll(t, open(t, DefaultMatch(), dir), Query{})
 	if got != "a0 a1 a2 a3 a4" || c == "" {
 		t.Fatalf("first read %q cursor %q", got, c)
 	}
 	write(t, file, kubelets(t0.Add(time.Minute), "b", 3)...)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	got, c2 := readAll(t, r, Query{Cursor: c})
 	if got != "b0 b1 b2" {
 		t.Fatalf("resumed read %q, want only the new entries", got)
@@ -438,7 +438,7 @@ func TestCursorOfRemovedEntryResumesAtNearestLater(t *testing.T) {
 	archived := archive(t, filepath.Join(dir, "system.journal"))
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0.Add(time.Minute), "new", 3)...)
 
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	_, c := readAll(t, r, Query{Limit: 3}) // cursor names old2, in the archive
 	if got, _ := readAll(t, r, Query{Cursor: c}); got != "old3 old4 new0 new1 new2" {
 		t.Fatalf("resume with the archive present: %q", got)
@@ -447,7 +447,7 @@ func TestCursorOfRemovedEntryResumesAtNearestLater(t *testing.T) {
 	if err := os.Remove(archived); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := readAll(t, open(t, DefaultMatch, dir), Query{Cursor: c})
+	got, _ := readAll(t, open(t, DefaultMatch(), dir), Query{Cursor: c})
 	if got != "new0 new1 new2" {
 		t.Fatalf("resume after the cursor's file was removed: %q, want every remaining entry", got)
 	}
@@ -456,7 +456,7 @@ func TestCursorOfRemovedEntryResumesAtNearestLater(t *testing.T) {
 func TestMalformedCursor(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", 2)...)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	for _, c := range []string{"garbage", "memory;i=3;t=64bb72f01a800"} {
 		t.Run(c, func(t *testing.T) {
 			n := 0
@@ -489,16 +489,16 @@ func TestFilesAndDirsMergeInTimeOrder(t *testing.T) {
 	// Not where sd_journal looks: ignored.
 	write(t, filepath.Join(persistent, "foo", "system.journal"), e(11))
 
-	got, _ := readAll(t, open(t, DefaultMatch, persistent, volatile), Query{})
+	got, _ := readAll(t, open(t, DefaultMatch(), persistent, volatile), Query{})
 	if got != "1 2 3 4 5 6 7 8 9 10" {
 		t.Fatalf("merged read %q", got)
 	}
 	// The same files reached twice are read once.
-	got, _ = readAll(t, open(t, DefaultMatch, persistent, volatile, pm, volatile+"/."), Query{})
+	got, _ = readAll(t, open(t, DefaultMatch(), persistent, volatile, pm, volatile+"/."), Query{})
 	if got != "1 2 3 4 5 6 7 8 9 10" {
 		t.Fatalf("read with dirs given twice %q", got)
 	}
-	if got, _ := readAll(t, open(t, DefaultMatch, persistent, volatile), Query{Since: at(5)}); got != "5 6 7 8 9 10" {
+	if got, _ := readAll(t, open(t, DefaultMatch(), persistent, volatile), Query{Since: at(5)}); got != "5 6 7 8 9 10" {
 		t.Fatalf("merged read since 5: %q", got)
 	}
 }
@@ -599,7 +599,7 @@ func TestOpenRefusesWhatSdJournalWouldSilentlySkip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dirs := tt.setup(t, t.TempDir())
-			r, err := Open(dirs, DefaultMatch)
+			r, err := Open(dirs, DefaultMatch())
 			if err == nil {
 				r.Close()
 				t.Fatal("Open succeeded")
@@ -620,12 +620,12 @@ func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 	archived := archive(t, filepath.Join(dir, "system.journal"))              // mtime t0+5s
 	mtime := t0.Add(5 * time.Second)
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0.Add(time.Hour), "new", 2)...)
-	_, newCursor := readAll(t, open(t, DefaultMatch, dir), Query{Since: t0.Add(time.Hour), Limit: 1})
+	_, newCursor := readAll(t, open(t, DefaultMatch(), dir), Query{Since: t0.Add(time.Hour), Limit: 1})
 	if err := os.Truncate(archived, 4<<20); err != nil {
 		t.Fatal(err)
 	}
 	setMtime(t, archived, mtime)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	tests := []struct {
 		name string
 		q    Query
@@ -664,7 +664,7 @@ func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 		f := filepath.Join(only, filepath.Base(archived))
 		copyFile(t, archived, f, 0o640)
 		setMtime(t, f, mtime)
-		got, _ := readAll(t, open(t, DefaultMatch, only), Query{Since: t0.Add(time.Hour)})
+		got, _ := readAll(t, open(t, DefaultMatch(), only), Query{Since: t0.Add(time.Hour)})
 		if got != "" {
 			t.Fatalf("read %q", got)
 		}
@@ -673,7 +673,7 @@ func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 		bad := t.TempDir()
 		f := filepath.Join(bad, "system.journal")
 		copyFile(t, archived, f, 0o640)
-		if _, err := Open([]string{bad}, DefaultMatch); !errors.Is(err, ErrUnreadable) {
+		if _, err := Open([]string{bad}, DefaultMatch()); !errors.Is(err, ErrUnreadable) {
 			t.Fatalf("err = %v, want ErrUnreadable", err)
 		}
 	})
@@ -698,7 +698,7 @@ func TestArchiveWithAnOldTailInItsHeaderIsRead(t *testing.T) {
 	w.Close()
 	setMtime(t, archived, t0.Add(3*time.Second))
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0.Add(time.Minute), "new", 1)...)
-	if got, _ := readAll(t, open(t, DefaultMatch, dir), Query{Since: t0.Add(-time.Minute)}); got != "in-window0 in-window1 in-window2 new0" {
+	if got, _ := readAll(t, open(t, DefaultMatch(), dir), Query{Since: t0.Add(-time.Minute)}); got != "in-window0 in-window1 in-window2 new0" {
 		t.Fatalf("read %q", got)
 	}
 }
@@ -745,7 +745,7 @@ func TestDamageInTheMiddle(t *testing.T) {
 			if tt.withGood {
 				write(t, filepath.Join(dir, machineID, "system.journal"), kubelets(later, "g", 3)...)
 			}
-			r := open(t, DefaultMatch, dir)
+			r := open(t, DefaultMatch(), dir)
 			var got []string
 			_, err := r.Read(context.Background(), Query{Since: tt.since}, func(e Entry) error {
 				got = append(got, e.Message)
@@ -881,7 +881,7 @@ func TestNonRegularFilesAreRefusedWithoutBlocking(t *testing.T) {
 			tt.setup(t, dir)
 			done := make(chan error, 1)
 			go func() {
-				r, err := Open([]string{dir}, DefaultMatch)
+				r, err := Open([]string{dir}, DefaultMatch())
 				if err == nil {
 					_, _, err = collect(t, r, tt.q)
 					r.Close()
@@ -913,7 +913,7 @@ func TestOpenContextSaysHowFarItGot(t *testing.T) {
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", 1)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := OpenContext(ctx, []string{dir}, DefaultMatch)
+	_, err := OpenContext(ctx, []string{dir}, DefaultMatch())
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "0 of 1 files") {
 		t.Fatalf("err = %v, want context.Canceled saying 0 of 1 files", err)
 	}
@@ -936,7 +936,7 @@ func TestReadStopsAtLimitContextAndFnError(t *testing.T) {
 	dir := t.TempDir()
 	const n = 1000
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", n)...)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	count := func(q Query) int {
 		got, _, err := collect(t, r, q)
 		if err != nil {
@@ -988,7 +988,7 @@ func TestReadStopsAtLimitContextAndFnError(t *testing.T) {
 		}
 	})
 	t.Run("closed reader", func(t *testing.T) {
-		r2 := open(t, DefaultMatch, dir)
+		r2 := open(t, DefaultMatch(), dir)
 		r2.Close()
 		if err := r2.Close(); err != nil {
 			t.Fatalf("second Close: %v", err)
@@ -1009,7 +1009,7 @@ func TestMessagesComeBackWhole(t *testing.T) {
 	}
 	write(t, filepath.Join(dir, "system.journal"), es...)
 	var got []Entry
-	if _, err := open(t, DefaultMatch, dir).Read(context.Background(), Query{}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
+	if _, err := open(t, DefaultMatch(), dir).Read(context.Background(), Query{}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != len(msgs) {
@@ -1108,7 +1108,7 @@ func BenchmarkRead(b *testing.B) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
-		r, err := Open([]string{dir}, DefaultMatch)
+		r, err := Open([]string{dir}, DefaultMatch())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -1129,7 +1129,7 @@ func BenchmarkRead(b *testing.B) {
 // steady-state cost of a periodic check.
 func BenchmarkResume(b *testing.B) {
 	dir, want := benchJournal(b)
-	r, err := Open([]string{dir}, DefaultMatch)
+	r, err := Open([]string{dir}, DefaultMatch())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -1191,7 +1191,7 @@ func TestReadWhileWritten(t *testing.T) {
 			finished = true
 		default:
 		}
-		r, err := Open([]string{dir}, DefaultMatch)
+		r, err := Open([]string{dir}, DefaultMatch())
 		if err != nil {
 			t.Fatalf("read %d: Open: %v", reads, err)
 		}
@@ -1224,14 +1224,14 @@ func TestEmptyFiles(t *testing.T) {
 		write(t, f, kubelets(t0, "k", 2)...)
 		archive(t, f)
 		write(t, f) // journald's fresh system.journal right after rotation
-		if got, _ := readAll(t, open(t, DefaultMatch, dir), Query{Since: t0}); got != "k0 k1" {
+		if got, _ := readAll(t, open(t, DefaultMatch(), dir), Query{Since: t0}); got != "k0 k1" {
 			t.Fatalf("read %q", got)
 		}
 	})
 	t.Run("only an empty file: no entries, no error", func(t *testing.T) {
 		dir := t.TempDir()
 		write(t, filepath.Join(dir, "system.journal"))
-		if got, c := readAll(t, open(t, DefaultMatch, dir), Query{}); got != "" || c != "" {
+		if got, c := readAll(t, open(t, DefaultMatch(), dir), Query{}); got != "" || c != "" {
 			t.Fatalf("read %q cursor %q", got, c)
 		}
 	})
@@ -1252,7 +1252,7 @@ func TestBootIDAndMonotonicTime(t *testing.T) {
 		export.Entry{Time: t0.Add(2 * time.Second), BootID: bootB, Monotonic: 7 * time.Second, Message: "b0", Unit: "kubelet.service", PID: 10},
 	)
 	read := func(t *testing.T, slow bool) []Entry {
-		r := open(t, DefaultMatch, dir).(*sdReader)
+		r := open(t, DefaultMatch(), dir).(*sdReader)
 		var got []Entry
 		_, err := r.Read(context.Background(), Query{Limit: 1}, func(e Entry) error { got = append(got, e); return nil })
 		if err != nil {
@@ -1345,11 +1345,11 @@ func TestMessageDamagedInPlaceIsUnreadable(t *testing.T) {
 				if got := binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4))&l.flags != 0; got != l.want {
 					t.Skipf("this journal-remote ignores %v (incompatible flags %#x)", l.env, binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4)))
 				}
-				if got, _ := readAll(t, open(t, DefaultMatch, dir), Query{}); got != "before "+bad+" after" {
+				if got, _ := readAll(t, open(t, DefaultMatch(), dir), Query{}); got != "before "+bad+" after" {
 					t.Fatalf("intact file read %q", got)
 				}
 				d.damage(t, f)
-				got, _, err := collect(t, open(t, DefaultMatch, dir), Query{})
+				got, _, err := collect(t, open(t, DefaultMatch(), dir), Query{})
 				if !errors.Is(err, ErrUnreadable) {
 					t.Fatalf("read %q, err %v: want ErrUnreadable", got, err)
 				}
@@ -1454,7 +1454,7 @@ func BenchmarkColdArchives(b *testing.B) {
 			dropCache(b, dir)
 			b.StartTimer()
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-			r, err := OpenContext(ctx, []string{dir}, DefaultMatch)
+			r, err := OpenContext(ctx, []string{dir}, DefaultMatch())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -1514,7 +1514,7 @@ func TestErrorsSayWhy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tt.setup(t, dir)
-			r, err := Open([]string{dir}, DefaultMatch)
+			r, err := Open([]string{dir}, DefaultMatch())
 			if err == nil {
 				_, _, err = collect(t, r, Query{})
 				r.Close()
@@ -1549,7 +1549,7 @@ func TestPayloadsAreVerifiedInPlaceWhenUncompressed(t *testing.T) {
 			}
 			dir := t.TempDir()
 			write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "line ", 50)...)
-			r := open(t, DefaultMatch, dir).(*sdReader)
+			r := open(t, DefaultMatch(), dir).(*sdReader)
 			got, _ := readAll(t, r, Query{})
 			if !strings.HasPrefix(got, "line 0 line 1 ") || r.fast == nil {
 				t.Fatalf("read %.40q (one-call reads: %v)", got, r.fast != nil)
@@ -1561,7 +1561,7 @@ func TestPayloadsAreVerifiedInPlaceWhenUncompressed(t *testing.T) {
 			}
 
 			write(t, filepath.Join(dir, "system.journal"), export.Kubelet(t0.Add(time.Hour), long))
-			r = open(t, DefaultMatch, dir).(*sdReader)
+			r = open(t, DefaultMatch(), dir).(*sdReader)
 			var last string
 			if _, err := r.Read(context.Background(), Query{Since: t0.Add(time.Hour)}, func(e Entry) error { last = e.Message; return nil }); err != nil {
 				t.Fatal(err)

@@ -58,9 +58,9 @@ type Layout struct {
 	Marks []string
 }
 
-// Layouts are tried in order when no flag names a file; the first with a
+// layouts are tried in order when no flag names a file; the first with a
 // mark present fills the files the flags left empty.
-var Layouts = []Layout{
+var layouts = []Layout{
 	{Name: "kubeadm", Files: Files{Kubeconfig: "/etc/kubernetes/kubelet.conf",
 		BootstrapKubeconfig: "/etc/kubernetes/bootstrap-kubelet.conf", Config: "/var/lib/kubelet/config.yaml"},
 		Marks: []string{"/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf", "/var/lib/kubelet/config.yaml"}},
@@ -115,9 +115,9 @@ func discover(root hostpath.Root, pc ProcessCache) (Files, error) {
 // fillFromLayout fills the empty fields from the first layout present on the
 // node, else from kubeadm's.
 func fillFromLayout(root hostpath.Root, f *Files) {
-	l := Layouts[0]
+	l := layouts[0]
 	found := false
-	for _, cand := range Layouts {
+	for _, cand := range layouts {
 		for _, m := range cand.Marks {
 			if _, err := lstat(root, m); err == nil {
 				l, found = cand, true

@@ -25,8 +25,9 @@ const (
 	None                  = condition.None
 )
 
-// Categories lists the problem categories of a line in a stable order.
-var Categories = condition.LineCategories()
+// Categories lists the problem categories of a line in a stable order (a
+// new slice each call).
+func Categories() []Category { return condition.LineCategories() }
 
 // Condition is a row of the condition table (internal/condition).
 type Condition = condition.Condition

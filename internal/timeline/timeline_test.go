@@ -154,6 +154,6 @@ type dirSource struct {
 }
 
 func (d *dirSource) Open() (journal.Reader, error) {
-	return journal.Open([]string{d.dir}, journal.DefaultMatch)
+	return journal.Open([]string{d.dir}, journal.DefaultMatch())
 }
 func (d *dirSource) Key() string { return d.key }
