@@ -1560,14 +1560,22 @@ func TestPayloadsAreVerifiedInPlaceWhenUncompressed(t *testing.T) {
 				}
 			}
 
-			write(t, filepath.Join(dir, "system.journal"), export.Kubelet(t0.Add(time.Hour), long))
+			var longs []export.Entry
+			for i := range 5 {
+				longs = append(longs, export.Kubelet(t0.Add(time.Hour+time.Duration(i)*time.Second), fmt.Sprint(i, long)))
+			}
+			write(t, filepath.Join(dir, "system.journal"), longs...)
 			r = open(t, DefaultMatch(), dir).(*sdReader)
-			var last string
-			if _, err := r.Read(context.Background(), Query{Since: t0.Add(time.Hour)}, func(e Entry) error { last = e.Message; return nil }); err != nil {
+			var msgs []string
+			if _, err := r.Read(context.Background(), Query{Since: t0.Add(time.Hour)}, func(e Entry) error { msgs = append(msgs, e.Message); return nil }); err != nil {
 				t.Fatal(err)
 			}
-			if last != long {
-				t.Fatalf("long message read as %d bytes, want %d", len(last), len(long))
+			if len(msgs) != len(longs) || msgs[4] != fmt.Sprint(4, long) {
+				t.Fatalf("long messages read: %d, want %d whole", len(msgs), len(longs))
+			}
+			// One decompression buffer per file: refused once, not each time.
+			if n := len(r.buffers); n == 0 || n >= len(longs) {
+				t.Errorf("%d addresses refused in place for %d compressed payloads", n, len(longs))
 			}
 			mapped := false
 			for _, d := range r.idx {
