@@ -1587,3 +1587,54 @@ func TestPayloadsAreVerifiedInPlaceWhenUncompressed(t *testing.T) {
 		})
 	}
 }
+
+// TestCompressedMessageDamagedInPlaceIsUnreadable: a MESSAGE long enough
+// to be stored compressed is not checked in place (sd_journal hands out its
+// decompression buffer), so damage to its compressed bytes must be caught
+// by the look-up in the data hash table, or by the decompressor: never read
+// as another message.
+func TestCompressedMessageDamagedInPlaceIsUnreadable(t *testing.T) {
+	requireRemote(t)
+	long := strings.Repeat("x509: certificate signed by unknown authority ", 200)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "system.journal")
+	write(t, f, export.Kubelet(t0, "before"), export.Kubelet(t0.Add(time.Second), long), export.Kubelet(t0.Add(2*time.Second), "after"))
+	off, size := compressedObject(t, f)
+	if off == 0 {
+		t.Skip("this journal-remote stored the long MESSAGE uncompressed")
+	}
+	// The middle of the compressed payload; the object's header and hash
+	// are left alone.
+	overwrite(t, f, off+size-(size-payloadCompact)/2, "\x00\xff\x00\xff")
+	got, _, err := collect(t, open(t, DefaultMatch(), dir), Query{})
+	if !errors.Is(err, ErrUnreadable) {
+		t.Fatalf("read %d entries, err %v: want ErrUnreadable", len(got), err)
+	}
+	if strings.Join(got, " ") != "before" {
+		t.Fatalf("read %.60q before failing, want only the intact entry before", got)
+	}
+}
+
+// compressedObject walks the objects of a journal file and returns the
+// offset and size of its first compressed data object (0, 0: none).
+func compressedObject(t *testing.T, file string) (int64, int64) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	off := le.Uint64(b[hdrHeaderSize:])
+	end := off + le.Uint64(b[hdrArenaSize:])
+	for off+16 <= end && off+16 <= uint64(len(b)) {
+		typ, flags, size := b[off], b[off+1], le.Uint64(b[off+objSize:])
+		if size == 0 {
+			break // the unused rest of the arena
+		}
+		if typ == objectData && flags&objCompressedMask != 0 {
+			return int64(off), int64(size)
+		}
+		off += (size + 7) &^ 7
+	}
+	return 0, 0
+}
