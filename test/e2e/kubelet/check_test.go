@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/clustertest"
 )
 
 // configDir is config/npd relative to this package: the shipped monitors
@@ -136,7 +138,7 @@ func npdCheck(t *testing.T, npdBin, bin, dir, journalDir string, now time.Time, 
 		}
 		files = append(files, f)
 	}
-	port, err := freePort()
+	port, err := clustertest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,10 +168,10 @@ func npdCheck(t *testing.T, npdBin, bin, dir, journalDir string, now time.Time, 
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		<-done
 	}()
-	err = poll(90*time.Second, 250*time.Millisecond, func() error {
+	err = clustertest.Poll(90*time.Second, 250*time.Millisecond, func() error {
 		select {
 		case <-done:
-			return fmt.Errorf("NPD exited: %s", tail(logPath, 10))
+			return fmt.Errorf("NPD exited: %s", clustertest.Tail(logPath, 10))
 		default:
 		}
 		log, _ := os.ReadFile(logPath)
