@@ -8,7 +8,6 @@ package replay
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
 var (
@@ -130,32 +130,13 @@ func (r *recording) journal(start time.Time) []export.Entry {
 	return out
 }
 
-// conditions are the permanent conditions of config/npd.
+// conditions are the permanent conditions of config/npd, sorted.
 func conditions(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(configDir, "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no NPD config in %s: %v", configDir, err)
-	}
 	var out []string
-	for _, f := range files {
-		var cfg struct {
-			Rules []struct{ Type, Condition string }
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, r := range cfg.Rules {
-			if r.Type == "permanent" {
-				out = append(out, r.Condition)
-			}
-		}
+	for _, m := range npdtest.Monitors(t, configDir) {
+		out = append(out, m.Condition)
 	}
-	slices.Sort(out)
 	return out
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/npdconfig"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
 // scenario is what raises and clears one condition, built from the
@@ -284,7 +285,7 @@ func TestNPDRaisesAndClearsEveryCondition(t *testing.T) {
 		}
 		runs = append(runs, r)
 	}
-	p := startNPD(t, b.npd, dir, configs)
+	p := &npdProc{npdtest.Start(t, b.npd, dir, configs)}
 
 	for _, ph := range phases {
 		for _, r := range runs {
