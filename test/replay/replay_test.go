@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
@@ -116,16 +116,16 @@ func parseRecording(path string) (*recording, error) {
 var klogHeader = regexp.MustCompile(`^([IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}`)
 
 // journal returns the entries as journald stores them, the first at start.
-func (r *recording) journal(start time.Time) []export.Entry {
-	out := make([]export.Entry, 0, len(r.entries))
+func (r *recording) journal(start time.Time) []journalexport.Entry {
+	out := make([]journalexport.Entry, 0, len(r.entries))
 	for _, e := range r.entries {
 		at := start.Add(e.offset)
 		if e.kind == "systemd" {
-			out = append(out, export.Systemd(at, "kubelet.service", e.msg))
+			out = append(out, journalexport.Systemd(at, "kubelet.service", e.msg))
 			continue
 		}
 		msg := klogHeader.ReplaceAllString(e.msg, "${1}"+at.UTC().Format("0102 15:04:05.000000"))
-		out = append(out, export.Entry{Time: at, Message: msg, Unit: "kubelet.service", Identifier: "kubelet", PID: e.pid})
+		out = append(out, journalexport.Entry{Time: at, Message: msg, Unit: "kubelet.service", Identifier: "kubelet", PID: e.pid})
 	}
 	return out
 }
@@ -189,7 +189,7 @@ func TestReplayRealKubelet(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatalf("no recordings in %s (KD_RECORD=1 make e2e writes them)", recordings)
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Fatal(err)
 	}
 	bin := binary(t)
@@ -207,7 +207,7 @@ func TestReplayRealKubelet(t *testing.T) {
 			// never in the future of the machine's clock.
 			start := time.Now().Add(-time.Hour).Truncate(time.Second)
 			journalDir := filepath.Join(dir, "journal")
-			if err := export.Append(filepath.Join(journalDir, "system.journal"), rec.journal(start)); err != nil {
+			if err := journalexport.Append(filepath.Join(journalDir, "system.journal"), rec.journal(start)); err != nil {
 				t.Fatal(err)
 			}
 			now := start.Add(rec.now)

@@ -27,8 +27,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/kubelet-doctor/kubelet-doctor/test/clustertest"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // Timing. Every wait is a poll with a deadline; the deadlines are generous
@@ -95,7 +95,7 @@ func binaries(t *testing.T) (kapi, npd, bin string) {
 		}
 		vals[v] = p
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Fatalf("the binaries are set but node journals cannot be written: %v", err)
 	}
 	return vals["KD_KAPI"], vals["KD_NPD"], vals["KD_BIN"]
@@ -206,7 +206,7 @@ func (s *suite) newNode(t *testing.T, name string) *testNode {
 
 func (s *suite) appendJournal(t *testing.T, n *testNode, tl *timeline) {
 	t.Helper()
-	if err := export.Append(n.journalFile(export.MachineID), tl.entries); err != nil {
+	if err := journalexport.Append(n.journalFile(journalexport.MachineID), tl.entries); err != nil {
 		t.Fatalf("write journal of %s: %v", n.Name, err)
 	}
 	tl.entries = nil

@@ -31,7 +31,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
@@ -53,7 +53,7 @@ func needTools(t *testing.T) tools {
 	if os.Geteuid() != 0 {
 		t.Skip("the real kubelet needs root: namespaces, cgroups and bind mounts")
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"containerd", "runc", "unshare", "nsenter", "ip"} {
@@ -184,7 +184,7 @@ func runScenario(t *testing.T, tl tools, cp *controlPlane, base string, conds []
 		t.Errorf("the kubelet's output does not contain %q: the scenario did not fail as intended; last lines:\n%s", sc.evidence, lastLines(entries, 15))
 	}
 
-	journalDir := filepath.Join(n.dir, "var/log/journal", export.MachineID)
+	journalDir := filepath.Join(n.dir, "var/log/journal", journalexport.MachineID)
 	if err := writeJournal(filepath.Join(journalDir, "system.journal"), entries); err != nil {
 		t.Fatalf("write journal: %v", err)
 	}

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/npdconfig"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 	"github.com/kubelet-doctor/kubelet-doctor/test/pkitest"
 )
@@ -141,17 +141,17 @@ func TestNodeStateThroughNPD(t *testing.T) {
 // registered: the journal has nothing against any condition.
 func healthyJournal(t testing.TB, root string) {
 	at := time.Now().Add(-9 * time.Minute)
-	kl := func(i int, src, msg string) export.Entry {
+	kl := func(i int, src, msg string) journalexport.Entry {
 		ts := at.Add(time.Duration(i) * time.Millisecond)
-		return export.Kubelet(ts, fmt.Sprintf("I%s %7d %s] %s", ts.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg))
+		return journalexport.Kubelet(ts, fmt.Sprintf("I%s %7d %s] %s", ts.UTC().Format("0102 15:04:05.000000"), journalexport.KubeletPID, src, msg))
 	}
-	entries := []export.Entry{
-		export.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+	entries := []journalexport.Entry{
+		journalexport.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		kl(1, "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`),
 		kl(2, "kubelet.go:2488", `"Starting kubelet main sync loop"`),
 		kl(3, "kubelet_node_status.go:78", `"Successfully registered node" node="worker-1"`),
 	}
-	if err := export.Append(filepath.Join(root, "var/log/journal", export.MachineID, "system.journal"), entries); err != nil {
+	if err := journalexport.Append(filepath.Join(root, "var/log/journal", journalexport.MachineID, "system.journal"), entries); err != nil {
 		t.Fatal(err)
 	}
 }
