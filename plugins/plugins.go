@@ -29,6 +29,9 @@ type Options struct {
 	MaxEntries  int
 	// KubeletFiles override what discovery finds of the kubelet's files.
 	KubeletFiles kubeletfiles.Files
+	// Processes remembers the kubelet's pid between invocations (nil: a
+	// scan of /proc in each).
+	Processes kubeletfiles.ProcessCache
 	// CertWarn: a certificate expiring within it is a problem while
 	// nothing rotates it.
 	CertWarn time.Duration
@@ -36,7 +39,7 @@ type Options struct {
 	ProbeTimeout time.Duration
 	// Reference is the cluster's kubelet configuration (a KubeletConfiguration
 	// or the kube-system/kubelet-config ConfigMap); DriftIgnore adds fields
-	// to kubeletconfig.DefaultIgnore.
+	// to the drift check's built-in list of node-specific fields.
 	Reference   string
 	DriftIgnore []string
 	// Unit is the kubelet's systemd unit; Healthz its healthz URL ("-": none);
@@ -48,7 +51,7 @@ type Options struct {
 
 // Checks returns every check, in the order their findings are listed.
 func Checks(o Options) []doctor.Check {
-	kl := &kubeletfiles.Loader{}
+	kl := &kubeletfiles.Loader{Processes: o.Processes}
 	return []doctor.Check{
 		&logs.Check{Journal: o.Journal, Classifier: func() rules.LineClassifier { return rules.New() },
 			Window: o.Window, ReuseWithin: o.ReuseWithin, MaxEntries: o.MaxEntries},

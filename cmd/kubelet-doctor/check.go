@@ -13,6 +13,7 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/sink"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins"
@@ -71,7 +72,11 @@ func (f *pluginFlags) evaluate(ctx context.Context, cond condition.Condition, lo
 	// Even with --now: the running boot's own entries keep their
 	// monotonic timing, so a stepped wall clock moves nothing.
 	env.Boot = doctor.ReadBoot()
-	vs, err := doctor.Evaluate(ctx, env, plugins.Checks(f.options()), []string{cond.Type})
+	o := f.options()
+	// NPD starts one process per condition each interval: the kubelet's
+	// pid found by one is reused by the others instead of a /proc scan each.
+	o.Processes = kubeletfiles.StoredProcess{Store: store, Now: env.Now, MaxAge: kubeletfiles.ProcessMaxAge}
+	vs, err := doctor.Evaluate(ctx, env, plugins.Checks(o), []string{cond.Type})
 	if err != nil {
 		return doctor.Verdict{}, store, err
 	}

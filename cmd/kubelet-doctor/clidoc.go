@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 //go:generate go test -run ^TestCLIDocIsCurrent$ -update .
@@ -39,14 +40,14 @@ func cliDoc() string {
 	}
 	for _, c := range allCommands() {
 		fmt.Fprintf(&b, "\n## %s\n\n`%s`\n\n", c.name, usageLines[c.name])
-		if p := cliProse[c.name]; p != "" {
+		if p := cliProse()[c.name]; p != "" {
 			b.WriteString(strings.TrimSpace(p) + "\n")
 		}
 		if table := flagTable(c.name); table != "" {
 			b.WriteString("\n" + table)
 		}
 	}
-	b.WriteString("\n" + strings.TrimSpace(cliProse[""]) + "\n")
+	b.WriteString("\n" + strings.TrimSpace(cliProse()[""]) + "\n")
 	return b.String()
 }
 
@@ -75,18 +76,26 @@ func flagTable(name string) string {
 var cliProseText string
 
 // cliProse is each command's contract from cliprose.md ("@@ name" starts a
-// command's text; "@@" alone the closing sections).
-var cliProse = parseProse(cliProseText)
+// command's text; "@@" alone the closing sections). Parsed on first use:
+// every NPD plugin run starts this binary, and none of them needs it.
+var cliProse = sync.OnceValue(func() map[string]string { return parseProse(cliProseText) })
 
 func parseProse(s string) map[string]string {
-	out := map[string]string{}
+	parts := map[string]*strings.Builder{}
 	name := ""
 	for _, line := range strings.SplitAfter(s, "\n") {
 		if rest, ok := strings.CutPrefix(line, "@@"); ok {
 			name = strings.TrimSpace(rest)
 			continue
 		}
-		out[name] += line
+		if parts[name] == nil {
+			parts[name] = &strings.Builder{}
+		}
+		parts[name].WriteString(line)
+	}
+	out := make(map[string]string, len(parts))
+	for k, b := range parts {
+		out[k] = b.String()
 	}
 	return out
 }

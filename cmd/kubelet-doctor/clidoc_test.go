@@ -31,7 +31,7 @@ func TestCLIDocIsCurrent(t *testing.T) {
 func TestCLIDocCoversEveryCommandAndFlag(t *testing.T) {
 	doc := cliDoc()
 	for _, c := range commands {
-		if usageLines[c.name] == "" || strings.TrimSpace(cliProse[c.name]) == "" {
+		if usageLines[c.name] == "" || strings.TrimSpace(cliProse()[c.name]) == "" {
 			t.Errorf("command %s has no synopsis or text in the reference", c.name)
 		}
 		// What -h prints is what the reference lists.

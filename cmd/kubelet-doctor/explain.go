@@ -43,7 +43,7 @@ type explainFlags struct {
 
 func (f *explainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.output, "output", "text", "output format: text or json (one object per input line, or per cause with --summary)")
-	fs.BoolVar(&f.all, "all", false, "text output: also list benign lines")
+	fs.BoolVar(&f.all, "all", false, "text output: also list benign lines, each with the rule that made it benign")
 	fs.BoolVar(&f.journal, "journal", false, "read the kubelet's entries from the journal under --root instead of stdin or FILE")
 	fs.DurationVar(&f.since, "since", time.Hour, "with --journal: entries of this last span (0: the whole journal)")
 	fs.BoolVar(&f.summary, "summary", false, "group the problem lines by cause, with counts and first and last time")
@@ -263,7 +263,7 @@ func (p *textPrinter) print(n int, at time.Time, line string, v rules.Verdict) {
 	}
 	if v.Category == rules.None || v.Category == "" {
 		if p.all {
-			fmt.Fprintf(p.w, "%s\n", p.paint(ansiDim, pos+"  none"))
+			p.benign(pos, v)
 		}
 		return
 	}
@@ -278,6 +278,23 @@ func (p *textPrinter) print(n int, at time.Time, line string, v rules.Verdict) {
 	// recover, per distribution.
 	if c, ok := condition.ByType(v.Condition); ok {
 		fmt.Fprintf(p.w, "%srunbook: %s\n", indent, c.Runbook())
+	}
+}
+
+// benign prints a line that is no problem, naming the rule that decided
+// so when one did: why a line that reads like a failure is not one.
+func (p *textPrinter) benign(pos string, v rules.Verdict) {
+	if v.Rule == "" {
+		fmt.Fprintf(p.w, "%s\n", p.paint(ansiDim, pos+"  none"))
+		return
+	}
+	what := v.Rule
+	if v.Label != "" {
+		what += ": " + v.Label
+	}
+	fmt.Fprintf(p.w, "%s\n", p.paint(ansiDim, pos+"  none  "+what))
+	if v.Hint != "" {
+		fmt.Fprintf(p.w, "%s\n", p.paint(ansiDim, strings.Repeat(" ", len(pos)+2)+"why:  "+v.Hint))
 	}
 }
 

@@ -33,3 +33,27 @@ func TestExplainTextNamesTheRunbookOfEachProblemLine(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainAllNamesWhyALineIsBenign: a line that reads like a failure but
+// is harmless names the guard that decided so, in text and in JSON; a line
+// nothing matched says only "none".
+func TestExplainAllNamesWhyALineIsBenign(t *testing.T) {
+	in := strings.Join([]string{
+		`E1125 10:00:08.000001    1234 kubelet.go:1000] "Failed to ApplyOOMScoreAdj" err="write /proc/self/oom_score_adj: permission denied"`,
+		`I1125 10:00:09.000001    1234 kubelet.go:1001] "Hello"`,
+	}, "\n")
+	code, out, _ := runCmd(t, in, "explain", "--all")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 4 || !strings.HasSuffix(lines[0], "none  oom-score-apply: OOM score not adjusted") ||
+		!strings.Contains(lines[1], "why:  harmless") || strings.TrimSpace(lines[2]) != "2  none" {
+		t.Errorf("explain --all:\n%s", out)
+	}
+	code, out, _ = runCmd(t, in, "explain", "--output", "json")
+	if code != 0 || !strings.Contains(out, `"category":"none","condition":"","rule":"oom-score-apply"`) ||
+		!strings.Contains(out, `"line":2,"category":"none","condition":"","rule":"",`) {
+		t.Errorf("explain --output json (exit %d):\n%s", code, out)
+	}
+}

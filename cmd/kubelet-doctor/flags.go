@@ -148,10 +148,10 @@ func (f *pluginFlags) stateDirectory() string {
 func (f *pluginFlags) match() journal.Match {
 	match := journal.Match{Units: f.units, Identifiers: f.identifiers}
 	if len(match.Units) == 0 {
-		match.Units = journal.DefaultMatch.Units
+		match.Units = journal.DefaultMatch().Units
 	}
 	if len(match.Identifiers) == 0 {
-		match.Identifiers = journal.DefaultMatch.Identifiers
+		match.Identifiers = journal.DefaultMatch().Identifiers
 	}
 	return match
 }

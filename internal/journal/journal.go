@@ -67,7 +67,9 @@ type Match struct {
 // DefaultMatch is the match for a kubelet run by systemd as
 // kubelet.service. A kubelet that logs as root under the identifier kubelet
 // outside that unit needs Identifiers: []string{"kubelet"}.
-var DefaultMatch = Match{Units: []string{"kubelet.service"}, IdentifierUIDs: []string{"0"}}
+func DefaultMatch() Match {
+	return Match{Units: []string{"kubelet.service"}, IdentifierUIDs: []string{"0"}}
+}
 
 // Query says where to start reading.
 type Query struct {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestOpenWithoutCgoIsErrNoLibrary(t *testing.T) {
-	r, err := Open([]string{t.TempDir()}, DefaultMatch)
+	r, err := Open([]string{t.TempDir()}, DefaultMatch())
 	if r != nil || !errors.Is(err, ErrNoLibrary) {
 		t.Fatalf("Open = %v, %v; want nil and ErrNoLibrary", r, err)
 	}

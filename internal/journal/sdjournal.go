@@ -13,9 +13,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/coreos/go-systemd/v22/sdjournal"
 )
+
+// maxBuffers bounds the addresses verify remembers as not in place.
+const maxBuffers = 16
 
 // ctxCheckEvery is how many entries Read passes between two looks at ctx:
 // ctx.Err takes a lock, a Next+GetData pair costs ~2.5 µs, so 256 entries
@@ -111,7 +115,7 @@ func (r *sdReader) openHandle(want []int) error {
 		j.Close()
 		return err
 	}
-	r.j, r.cur, r.fast = j, want, newFastStamps(j)
+	r.j, r.cur, r.fast = j, want, newFastEntry(j)
 	for _, w := range want {
 		d, err := newDataIndex(r.files[w].f)
 		if err != nil {
@@ -130,13 +134,31 @@ func (r *sdReader) closeHandle() {
 	for _, d := range r.idx {
 		d.close()
 	}
-	r.j, r.cur, r.idx, r.lastIdx, r.fast = nil, nil, nil, 0, nil
+	r.j, r.cur, r.idx, r.lastIdx, r.fast, r.buffers = nil, nil, nil, 0, nil, nil
 }
 
-// verify checks that the MESSAGE payload sd_journal returned ("MESSAGE=...")
-// is what journald stored: its hash names a data object in one of the files
-// read (see dataIndex). The file of the previous entry is tried first.
-func (r *sdReader) verify(payload string, at uint64) error {
+// verify checks that the MESSAGE payload read ("MESSAGE=...") is what
+// journald stored (see dataIndex): in place when sd_journal said where it
+// read it (at, else nil), else by its hash naming a data object in one of
+// the files read. The file of the previous entry is tried first.
+func (r *sdReader) verify(payload string, at unsafe.Pointer, usec uint64) error {
+	b := unsafe.Slice(unsafe.StringData(payload), len(payload))
+	if at != nil && !slices.Contains(r.buffers, uintptr(at)) {
+		for k := range r.idx {
+			i := (r.lastIdx + k) % len(r.idx)
+			if r.idx[i].inPlace(b, at) {
+				r.lastIdx = i
+				return nil
+			}
+		}
+		// sd_journal decompresses every compressed payload of a file into
+		// one buffer: once refused, its address is not tried again (a
+		// buffer at the start of its own mapping faults on each try).
+		if len(r.buffers) == maxBuffers {
+			r.buffers = r.buffers[1:]
+		}
+		r.buffers = append(r.buffers, uintptr(at))
+	}
 	for k := range r.idx {
 		i := (r.lastIdx + k) % len(r.idx)
 		found, err := r.idx[i].has(payload)
@@ -149,7 +171,7 @@ func (r *sdReader) verify(payload string, at uint64) error {
 		}
 	}
 	return fmt.Errorf("read journal: the MESSAGE of the entry at %s matches no data object's hash in the %d files read: damaged in place (`journalctl --verify` names the file): %w: %w",
-		time.UnixMicro(int64(at)).UTC().Format(time.RFC3339Nano), len(r.idx), ErrUnreadable, ErrDamaged)
+		time.UnixMicro(int64(usec)).UTC().Format(time.RFC3339Nano), len(r.idx), ErrUnreadable, ErrDamaged)
 }
 
 // libError tells a failing libsystemd call (an errno) from a library that
@@ -213,9 +235,10 @@ func matchTerms(m Match) []string {
 		}
 		return v
 	}
-	units := or(m.Units, DefaultMatch.Units)
-	idents := or(m.Identifiers, DefaultMatch.Identifiers)
-	uids := or(m.IdentifierUIDs, DefaultMatch.IdentifierUIDs)
+	dflt := DefaultMatch()
+	units := or(m.Units, dflt.Units)
+	idents := or(m.Identifiers, dflt.Identifiers)
+	uids := or(m.IdentifierUIDs, dflt.IdentifierUIDs)
 	var terms []string
 	for _, u := range units {
 		terms = append(terms, "_SYSTEMD_UNIT="+u)
@@ -262,7 +285,10 @@ type sdReader struct {
 	// lastIdx is the index in idx of the file that held the previous
 	// entry's MESSAGE: entries come in runs from one file.
 	lastIdx int
-	fast    *fastStamps // nil: stamps through go-systemd
+	// buffers are addresses the in-place check refused: sd_journal's
+	// decompression buffers, one per file (see verify).
+	buffers []uintptr
+	fast    *fastEntry // nil: entries through go-systemd
 	closed  bool
 	// lastBoot is the previous entry's boot id: entries share one string
 	// per boot instead of one each.
@@ -297,39 +323,9 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 	}
 	j := r.j
 
-	// pending: positioned on an entry that fn has not seen yet; done: no
-	// entry after the cursor.
-	pending, done := false, false
-	switch {
-	case q.Cursor != "":
-		if err := j.SeekCursor(q.Cursor); err != nil {
-			if errors.Is(err, syscall.EINVAL) {
-				return q.Cursor, fmt.Errorf("seek journal to cursor %q: %w", q.Cursor, ErrBadCursor)
-			}
-			return q.Cursor, fmt.Errorf("seek journal to cursor %q: %w", q.Cursor, err)
-		}
-		n, err := j.Next()
-		if err != nil {
-			return q.Cursor, fmt.Errorf("read journal after cursor: %w", err)
-		}
-		done = n == 0
-		// TestCursor nil: we are on the entry the cursor names, seen last
-		// time. Any error: that entry is gone and Next landed on the
-		// nearest later one, which is new. Never Previous() here: at the
-		// head of the journal it does not move and one entry is lost.
-		pending = !done && j.TestCursor(q.Cursor) != nil
-	case q.Since.After(time.Unix(0, 0)):
-		us := q.Since.UnixMicro()
-		if q.Since.Nanosecond()%1000 != 0 {
-			us++ // entries have µs stamps: "at or after Since" rounds up
-		}
-		if err := j.SeekRealtimeUsec(uint64(us)); err != nil {
-			return q.Cursor, fmt.Errorf("seek journal to %s: %w", q.Since.UTC().Format(time.RFC3339Nano), err)
-		}
-	default:
-		if err := j.SeekHead(); err != nil {
-			return q.Cursor, fmt.Errorf("seek journal head: %w", err)
-		}
+	pending, done, err := seek(j, q)
+	if err != nil {
+		return q.Cursor, err
 	}
 
 	count := 0
@@ -352,32 +348,11 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 			}
 		}
 		pending = false
-		msg, err := j.GetData("MESSAGE")
-		if err != nil {
-			if !errors.Is(err, syscall.ENOENT) {
-				// Not skipped: a systematic failure (say, a compression
-				// this libsystemd lacks) would otherwise read as silence.
-				return r.cursor(q.Cursor, count, true), fmt.Errorf("read journal entry MESSAGE: %w: %w", ErrUnreadable, err)
-			}
-			// An entry without MESSAGE still moves the cursor, but every
-			// entry journald writes has _BOOT_ID among its fields: without
-			// either, its item array is damaged (the stamps below come from
-			// the entry's header and would not show it).
-			if _, err := j.GetData("_BOOT_ID"); err != nil {
-				return r.cursor(q.Cursor, count, true), fmt.Errorf("read journal entry: neither MESSAGE nor _BOOT_ID: %w: %w: %w", ErrUnreadable, ErrDamaged, err)
-			}
-			msg = ""
-		}
-		e, err := r.stamps(j)
+		e, err := r.entry(j)
 		if err != nil {
 			return r.cursor(q.Cursor, count, true), err
 		}
-		if msg != "" {
-			if err := r.verify(msg, uint64(e.Realtime.UnixMicro())); err != nil {
-				return r.cursor(q.Cursor, count, true), err
-			}
-			msg = msg[len("MESSAGE="):]
-		}
+		msg := e.Message
 		if len(msg) > MaxMessage {
 			// Clone so that the rest of a huge value can be freed.
 			msg = strings.Clone(msg[:MaxMessage])
@@ -401,12 +376,95 @@ func (r *sdReader) Read(ctx context.Context, q Query, fn func(Entry) error) (str
 	return c, nil
 }
 
-// stamps reads the current entry's realtime, monotonic time and boot id:
-// in one call when it can (fastStamps), else through go-systemd.
-func (r *sdReader) stamps(j *sdjournal.Journal) (Entry, error) {
-	if r.fast != nil {
-		return r.fast.read()
+// seek positions j for q: after its cursor, at its Since, or at the head.
+// pending: positioned on an entry that fn has not seen yet; done: no entry
+// after the cursor.
+func seek(j *sdjournal.Journal, q Query) (pending, done bool, err error) {
+	switch {
+	case q.Cursor != "":
+		if err := j.SeekCursor(q.Cursor); err != nil {
+			if errors.Is(err, syscall.EINVAL) {
+				return false, false, fmt.Errorf("seek journal to cursor %q: %w", q.Cursor, ErrBadCursor)
+			}
+			return false, false, fmt.Errorf("seek journal to cursor %q: %w", q.Cursor, err)
+		}
+		n, err := j.Next()
+		if err != nil {
+			return false, false, fmt.Errorf("read journal after cursor: %w", err)
+		}
+		done = n == 0
+		// TestCursor nil: we are on the entry the cursor names, seen last
+		// time. Any error: that entry is gone and Next landed on the
+		// nearest later one, which is new. Never Previous() here: at the
+		// head of the journal it does not move and one entry is lost.
+		pending = !done && j.TestCursor(q.Cursor) != nil
+	case q.Since.After(time.Unix(0, 0)):
+		us := q.Since.UnixMicro()
+		if q.Since.Nanosecond()%1000 != 0 {
+			us++ // entries have µs stamps: "at or after Since" rounds up
+		}
+		if err := j.SeekRealtimeUsec(uint64(us)); err != nil {
+			return false, false, fmt.Errorf("seek journal to %s: %w", q.Since.UTC().Format(time.RFC3339Nano), err)
+		}
+	default:
+		if err := j.SeekHead(); err != nil {
+			return false, false, fmt.Errorf("seek journal head: %w", err)
+		}
 	}
+	return pending, done, nil
+}
+
+// entry reads the current entry: its stamps and its MESSAGE, verified
+// against the data object journald stored (see verify). Entries without
+// MESSAGE have "".
+func (r *sdReader) entry(j *sdjournal.Journal) (Entry, error) {
+	var e Entry
+	var msg string
+	var at unsafe.Pointer
+	var err error
+	if r.fast != nil {
+		e, msg, at, err = r.fast.read()
+	} else {
+		e, msg, err = r.slowEntry(j)
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	if msg == "" {
+		// An entry without MESSAGE still moves the cursor, but every entry
+		// journald writes has _BOOT_ID among its fields: without either,
+		// its item array is damaged (the stamps come from the entry's
+		// header and would not show it).
+		if _, err := j.GetData("_BOOT_ID"); err != nil {
+			return Entry{}, fmt.Errorf("read journal entry: neither MESSAGE nor _BOOT_ID: %w: %w: %w", ErrUnreadable, ErrDamaged, err)
+		}
+		return e, nil
+	}
+	if err := r.verify(msg, at, uint64(e.Realtime.UnixMicro())); err != nil {
+		return Entry{}, err
+	}
+	e.Message = msg[len("MESSAGE="):]
+	return e, nil
+}
+
+// slowEntry is entry's read through go-systemd, four calls into C.
+func (r *sdReader) slowEntry(j *sdjournal.Journal) (Entry, string, error) {
+	msg, err := j.GetData("MESSAGE")
+	if err != nil {
+		if !errors.Is(err, syscall.ENOENT) {
+			// Not skipped: a systematic failure (say, a compression this
+			// libsystemd lacks) would otherwise read as silence.
+			return Entry{}, "", fmt.Errorf("read journal entry MESSAGE: %w: %w", ErrUnreadable, err)
+		}
+		msg = ""
+	}
+	e, err := r.stamps(j)
+	return e, msg, err
+}
+
+// stamps reads the current entry's realtime, monotonic time and boot id
+// through go-systemd.
+func (r *sdReader) stamps(j *sdjournal.Journal) (Entry, error) {
 	us, err := j.GetRealtimeUsec()
 	if err != nil {
 		return Entry{}, fmt.Errorf("read journal entry time: %w: %w", ErrUnreadable, err)

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 	"github.com/sirupsen/logrus"
 )
 
@@ -129,7 +129,7 @@ func helperMain(mode string) int {
 		}
 	}
 	dirs := filepath.SplitList(os.Getenv(helperDirsEnv))
-	r, err := Open(dirs, DefaultMatch)
+	r, err := Open(dirs, DefaultMatch())
 	if err == nil {
 		_, err = r.Read(context.Background(), Query{}, func(Entry) error { res.Entries++; return nil })
 		r.Close()
@@ -219,26 +219,26 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 
 func requireRemote(t testing.TB) {
 	t.Helper()
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
 }
 
 // write appends entries to a journal file, creating it.
-func write(t testing.TB, file string, entries ...export.Entry) {
+func write(t testing.TB, file string, entries ...journalexport.Entry) {
 	t.Helper()
 	requireRemote(t)
-	if err := export.Append(file, entries); err != nil {
+	if err := journalexport.Append(file, entries); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // kubelets returns n kubelet entries, one per second from start, named
 // prefix0, prefix1...
-func kubelets(start time.Time, prefix string, n int) []export.Entry {
-	es := make([]export.Entry, n)
+func kubelets(start time.Time, prefix string, n int) []journalexport.Entry {
+	es := make([]journalexport.Entry, n)
 	for i := range es {
-		es[i] = export.Kubelet(start.Add(time.Duration(i)*time.Second), fmt.Sprintf("%s%d", prefix, i))
+		es[i] = journalexport.Kubelet(start.Add(time.Duration(i)*time.Second), fmt.Sprintf("%s%d", prefix, i))
 	}
 	return es
 }
@@ -312,25 +312,25 @@ const machineID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
 func TestMatchSelectsKubeletEntries(t *testing.T) {
 	dir := t.TempDir()
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
-	userUnit := export.Logger(at(13), 1000, "kubelet", "user-unit")
+	userUnit := journalexport.Logger(at(13), 1000, "kubelet", "user-unit")
 	userUnit.Unit = "user@1000.service"
 	userUnit.Fields["_SYSTEMD_USER_UNIT"] = "kubelet.service"
 	userUnit.Fields["_TRANSPORT"] = "stdout"
 	write(t, filepath.Join(dir, machineID, "system.journal"),
-		export.Kubelet(at(0), "k-unit"),
-		export.Entry{Time: at(1), Message: "k-ident", Identifier: "kubelet", Unit: "session-3.scope", PID: 777},
-		export.Systemd(at(2), "kubelet.service", "pid1-kubelet"),
-		export.Unit(at(3), "containerd.service", "containerd", "containerd"),
-		export.Entry{Time: at(4), Message: "fake-pid1", Unit: "foo.service", Identifier: "foo", PID: 1000, AboutUnit: "kubelet.service"},
-		export.Systemd(at(5), "containerd.service", "pid1-containerd"),
-		export.Unit(at(6), "k3s.service", "k3s", "k3s-unit"),
-		export.Entry{Time: at(7), Message: "k3s-ident", Identifier: "k3s", Unit: "session-1.scope", PID: 55},
-		export.Systemd(at(8), "k3s.service", "pid1-k3s"),
-		export.Entry{Time: at(9), Message: "kernel", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}},
+		journalexport.Kubelet(at(0), "k-unit"),
+		journalexport.Entry{Time: at(1), Message: "k-ident", Identifier: "kubelet", Unit: "session-3.scope", PID: 777},
+		journalexport.Systemd(at(2), "kubelet.service", "pid1-kubelet"),
+		journalexport.Unit(at(3), "containerd.service", "containerd", "containerd"),
+		journalexport.Entry{Time: at(4), Message: "fake-pid1", Unit: "foo.service", Identifier: "foo", PID: 1000, AboutUnit: "kubelet.service"},
+		journalexport.Systemd(at(5), "containerd.service", "pid1-containerd"),
+		journalexport.Unit(at(6), "k3s.service", "k3s", "k3s-unit"),
+		journalexport.Entry{Time: at(7), Message: "k3s-ident", Identifier: "k3s", Unit: "session-1.scope", PID: 55},
+		journalexport.Systemd(at(8), "k3s.service", "pid1-k3s"),
+		journalexport.Entry{Time: at(9), Message: "kernel", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}},
 		// Forgeries: what a local user, a kmsg line or an audit record can make.
-		export.Logger(at(10), 1000, "kubelet", "logger-uid-1000"),
-		export.Entry{Time: at(11), Message: "kmsg-kubelet", Identifier: "kubelet", Fields: map[string]string{"_TRANSPORT": "kernel"}},
-		export.Entry{Time: at(12), Message: "pid1-not-root", Unit: "init.scope", PID: 1, AboutUnit: "kubelet.service", Fields: map[string]string{"_UID": "1000"}},
+		journalexport.Logger(at(10), 1000, "kubelet", "logger-uid-1000"),
+		journalexport.Entry{Time: at(11), Message: "kmsg-kubelet", Identifier: "kubelet", Fields: map[string]string{"_TRANSPORT": "kernel"}},
+		journalexport.Entry{Time: at(12), Message: "pid1-not-root", Unit: "init.scope", PID: 1, AboutUnit: "kubelet.service", Fields: map[string]string{"_UID": "1000"}},
 		userUnit,
 	)
 	tests := []struct {
@@ -338,8 +338,8 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 		match Match
 		want  string
 	}{
-		{"default: the unit's and PID 1's entries about the unit", DefaultMatch, "k-unit pid1-kubelet"},
-		{"zero Match means DefaultMatch", Match{}, "k-unit pid1-kubelet"},
+		{"default: the unit's and PID 1's entries about the unit", DefaultMatch(), "k-unit pid1-kubelet"},
+		{"zero Match means DefaultMatch()", Match{}, "k-unit pid1-kubelet"},
 		{"identifier, from root only", Match{Identifiers: []string{"kubelet"}}, "k-unit k-ident pid1-kubelet"},
 		{"custom unit and identifier (k3s)", Match{Units: []string{"k3s.service"}, Identifiers: []string{"k3s"}}, "k3s-unit k3s-ident pid1-k3s"},
 		{"custom unit alone", Match{Units: []string{"k3s.service"}}, "k3s-unit pid1-k3s"},
@@ -371,7 +371,7 @@ func TestMatchSelectsKubeletEntries(t *testing.T) {
 func TestReadWindowEdges(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", 5)...)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	tests := []struct {
 		name  string
 		since time.Time
@@ -402,12 +402,12 @@ func TestCursorResumesAfterAppend(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "system.journal")
 	write(t, file, kubelets(t0, "a", 5)...)
-	got, c := readAll(t, open(t, DefaultMatch, dir), Query{})
+	got, c := readAll(t, open(t, DefaultMatch(), dir), Query{})
 	if got != "a0 a1 a2 a3 a4" || c == "" {
 		t.Fatalf("first read %q cursor %q", got, c)
 	}
 	write(t, file, kubelets(t0.Add(time.Minute), "b", 3)...)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	got, c2 := readAll(t, r, Query{Cursor: c})
 	if got != "b0 b1 b2" {
 		t.Fatalf("resumed read %q, want only the new entries", got)
@@ -438,7 +438,7 @@ func TestCursorOfRemovedEntryResumesAtNearestLater(t *testing.T) {
 	archived := archive(t, filepath.Join(dir, "system.journal"))
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0.Add(time.Minute), "new", 3)...)
 
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	_, c := readAll(t, r, Query{Limit: 3}) // cursor names old2, in the archive
 	if got, _ := readAll(t, r, Query{Cursor: c}); got != "old3 old4 new0 new1 new2" {
 		t.Fatalf("resume with the archive present: %q", got)
@@ -447,7 +447,7 @@ func TestCursorOfRemovedEntryResumesAtNearestLater(t *testing.T) {
 	if err := os.Remove(archived); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := readAll(t, open(t, DefaultMatch, dir), Query{Cursor: c})
+	got, _ := readAll(t, open(t, DefaultMatch(), dir), Query{Cursor: c})
 	if got != "new0 new1 new2" {
 		t.Fatalf("resume after the cursor's file was removed: %q, want every remaining entry", got)
 	}
@@ -456,7 +456,7 @@ func TestCursorOfRemovedEntryResumesAtNearestLater(t *testing.T) {
 func TestMalformedCursor(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", 2)...)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	for _, c := range []string{"garbage", "memory;i=3;t=64bb72f01a800"} {
 		t.Run(c, func(t *testing.T) {
 			n := 0
@@ -473,7 +473,7 @@ func TestMalformedCursor(t *testing.T) {
 
 func TestFilesAndDirsMergeInTimeOrder(t *testing.T) {
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
-	e := func(i int) export.Entry { return export.Kubelet(at(i), fmt.Sprint(i)) }
+	e := func(i int) journalexport.Entry { return journalexport.Kubelet(at(i), fmt.Sprint(i)) }
 	persistent := t.TempDir()
 	volatile := t.TempDir()
 	pm := filepath.Join(persistent, machineID)
@@ -489,16 +489,16 @@ func TestFilesAndDirsMergeInTimeOrder(t *testing.T) {
 	// Not where sd_journal looks: ignored.
 	write(t, filepath.Join(persistent, "foo", "system.journal"), e(11))
 
-	got, _ := readAll(t, open(t, DefaultMatch, persistent, volatile), Query{})
+	got, _ := readAll(t, open(t, DefaultMatch(), persistent, volatile), Query{})
 	if got != "1 2 3 4 5 6 7 8 9 10" {
 		t.Fatalf("merged read %q", got)
 	}
 	// The same files reached twice are read once.
-	got, _ = readAll(t, open(t, DefaultMatch, persistent, volatile, pm, volatile+"/."), Query{})
+	got, _ = readAll(t, open(t, DefaultMatch(), persistent, volatile, pm, volatile+"/."), Query{})
 	if got != "1 2 3 4 5 6 7 8 9 10" {
 		t.Fatalf("read with dirs given twice %q", got)
 	}
-	if got, _ := readAll(t, open(t, DefaultMatch, persistent, volatile), Query{Since: at(5)}); got != "5 6 7 8 9 10" {
+	if got, _ := readAll(t, open(t, DefaultMatch(), persistent, volatile), Query{Since: at(5)}); got != "5 6 7 8 9 10" {
 		t.Fatalf("merged read since 5: %q", got)
 	}
 }
@@ -599,7 +599,7 @@ func TestOpenRefusesWhatSdJournalWouldSilentlySkip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dirs := tt.setup(t, t.TempDir())
-			r, err := Open(dirs, DefaultMatch)
+			r, err := Open(dirs, DefaultMatch())
 			if err == nil {
 				r.Close()
 				t.Fatal("Open succeeded")
@@ -620,12 +620,12 @@ func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 	archived := archive(t, filepath.Join(dir, "system.journal"))              // mtime t0+5s
 	mtime := t0.Add(5 * time.Second)
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0.Add(time.Hour), "new", 2)...)
-	_, newCursor := readAll(t, open(t, DefaultMatch, dir), Query{Since: t0.Add(time.Hour), Limit: 1})
+	_, newCursor := readAll(t, open(t, DefaultMatch(), dir), Query{Since: t0.Add(time.Hour), Limit: 1})
 	if err := os.Truncate(archived, 4<<20); err != nil {
 		t.Fatal(err)
 	}
 	setMtime(t, archived, mtime)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	tests := []struct {
 		name string
 		q    Query
@@ -664,7 +664,7 @@ func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 		f := filepath.Join(only, filepath.Base(archived))
 		copyFile(t, archived, f, 0o640)
 		setMtime(t, f, mtime)
-		got, _ := readAll(t, open(t, DefaultMatch, only), Query{Since: t0.Add(time.Hour)})
+		got, _ := readAll(t, open(t, DefaultMatch(), only), Query{Since: t0.Add(time.Hour)})
 		if got != "" {
 			t.Fatalf("read %q", got)
 		}
@@ -673,7 +673,7 @@ func TestDamagedArchiveMattersOnlyInsideTheQuery(t *testing.T) {
 		bad := t.TempDir()
 		f := filepath.Join(bad, "system.journal")
 		copyFile(t, archived, f, 0o640)
-		if _, err := Open([]string{bad}, DefaultMatch); !errors.Is(err, ErrUnreadable) {
+		if _, err := Open([]string{bad}, DefaultMatch()); !errors.Is(err, ErrUnreadable) {
 			t.Fatalf("err = %v, want ErrUnreadable", err)
 		}
 	})
@@ -698,7 +698,7 @@ func TestArchiveWithAnOldTailInItsHeaderIsRead(t *testing.T) {
 	w.Close()
 	setMtime(t, archived, t0.Add(3*time.Second))
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0.Add(time.Minute), "new", 1)...)
-	if got, _ := readAll(t, open(t, DefaultMatch, dir), Query{Since: t0.Add(-time.Minute)}); got != "in-window0 in-window1 in-window2 new0" {
+	if got, _ := readAll(t, open(t, DefaultMatch(), dir), Query{Since: t0.Add(-time.Minute)}); got != "in-window0 in-window1 in-window2 new0" {
 		t.Fatalf("read %q", got)
 	}
 }
@@ -745,7 +745,7 @@ func TestDamageInTheMiddle(t *testing.T) {
 			if tt.withGood {
 				write(t, filepath.Join(dir, machineID, "system.journal"), kubelets(later, "g", 3)...)
 			}
-			r := open(t, DefaultMatch, dir)
+			r := open(t, DefaultMatch(), dir)
 			var got []string
 			_, err := r.Read(context.Background(), Query{Since: tt.since}, func(e Entry) error {
 				got = append(got, e.Message)
@@ -881,7 +881,7 @@ func TestNonRegularFilesAreRefusedWithoutBlocking(t *testing.T) {
 			tt.setup(t, dir)
 			done := make(chan error, 1)
 			go func() {
-				r, err := Open([]string{dir}, DefaultMatch)
+				r, err := Open([]string{dir}, DefaultMatch())
 				if err == nil {
 					_, _, err = collect(t, r, tt.q)
 					r.Close()
@@ -913,7 +913,7 @@ func TestOpenContextSaysHowFarItGot(t *testing.T) {
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", 1)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := OpenContext(ctx, []string{dir}, DefaultMatch)
+	_, err := OpenContext(ctx, []string{dir}, DefaultMatch())
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "0 of 1 files") {
 		t.Fatalf("err = %v, want context.Canceled saying 0 of 1 files", err)
 	}
@@ -936,7 +936,7 @@ func TestReadStopsAtLimitContextAndFnError(t *testing.T) {
 	dir := t.TempDir()
 	const n = 1000
 	write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "k", n)...)
-	r := open(t, DefaultMatch, dir)
+	r := open(t, DefaultMatch(), dir)
 	count := func(q Query) int {
 		got, _, err := collect(t, r, q)
 		if err != nil {
@@ -988,7 +988,7 @@ func TestReadStopsAtLimitContextAndFnError(t *testing.T) {
 		}
 	})
 	t.Run("closed reader", func(t *testing.T) {
-		r2 := open(t, DefaultMatch, dir)
+		r2 := open(t, DefaultMatch(), dir)
 		r2.Close()
 		if err := r2.Close(); err != nil {
 			t.Fatalf("second Close: %v", err)
@@ -1003,13 +1003,13 @@ func TestMessagesComeBackWhole(t *testing.T) {
 	dir := t.TempDir()
 	big := strings.Repeat("0123456789", 10_000) // 100 KB
 	msgs := []string{"first line\nsecond line", "nul\x00and\x01binary\xff", big, ""}
-	var es []export.Entry
+	var es []journalexport.Entry
 	for i, m := range msgs {
-		es = append(es, export.Kubelet(t0.Add(time.Duration(i)*time.Second+123*time.Microsecond), m))
+		es = append(es, journalexport.Kubelet(t0.Add(time.Duration(i)*time.Second+123*time.Microsecond), m))
 	}
 	write(t, filepath.Join(dir, "system.journal"), es...)
 	var got []Entry
-	if _, err := open(t, DefaultMatch, dir).Read(context.Background(), Query{}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
+	if _, err := open(t, DefaultMatch(), dir).Read(context.Background(), Query{}, func(e Entry) error { got = append(got, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != len(msgs) {
@@ -1060,23 +1060,23 @@ func benchJournal(b *testing.B) (string, int) {
 	}
 	i := 0
 	msg := `I0226 10:00:00.000000    4242 kubelet.go:2400] "SyncLoop (PLEG): event for pod" pod="kube-system/kube-proxy-abcde" event={"ID":"0f0f","Type":"ContainerStarted"}`
-	err = export.AppendFunc(filepath.Join(d, "system.journal"), func() (export.Entry, bool) {
+	err = journalexport.AppendFunc(filepath.Join(d, "system.journal"), func() (journalexport.Entry, bool) {
 		if i == total {
-			return export.Entry{}, false
+			return journalexport.Entry{}, false
 		}
 		t := t0.Add(time.Duration(i) * 10 * time.Millisecond)
-		var e export.Entry
+		var e journalexport.Entry
 		switch {
 		case i%5 == 0:
-			e = export.Kubelet(t, msg)
+			e = journalexport.Kubelet(t, msg)
 		case i%100 == 1:
-			e = export.Systemd(t, "kubelet.service", "kubelet.service: Scheduled restart job, restart counter is at 3.")
+			e = journalexport.Systemd(t, "kubelet.service", "kubelet.service: Scheduled restart job, restart counter is at 3.")
 		case i%5 == 1 || i%5 == 2:
-			e = export.Unit(t, "containerd.service", "containerd", `time="2026-02-26T10:00:00Z" level=info msg="StartContainer returns successfully"`)
+			e = journalexport.Unit(t, "containerd.service", "containerd", `time="2026-02-26T10:00:00Z" level=info msg="StartContainer returns successfully"`)
 		case i%5 == 3:
-			e = export.Unit(t, "ssh.service", "sshd", "Accepted publickey for admin from 192.0.2.1 port 50000 ssh2")
+			e = journalexport.Unit(t, "ssh.service", "sshd", "Accepted publickey for admin from 192.0.2.1 port 50000 ssh2")
 		default:
-			e = export.Entry{Time: t, Message: "eth0: link becomes ready", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}}
+			e = journalexport.Entry{Time: t, Message: "eth0: link becomes ready", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}}
 		}
 		i++
 		return e, true
@@ -1108,7 +1108,7 @@ func BenchmarkRead(b *testing.B) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
-		r, err := Open([]string{dir}, DefaultMatch)
+		r, err := Open([]string{dir}, DefaultMatch())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -1129,7 +1129,7 @@ func BenchmarkRead(b *testing.B) {
 // steady-state cost of a periodic check.
 func BenchmarkResume(b *testing.B) {
 	dir, want := benchJournal(b)
-	r, err := Open([]string{dir}, DefaultMatch)
+	r, err := Open([]string{dir}, DefaultMatch())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -1159,7 +1159,7 @@ func TestReadWhileWritten(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "system.journal")
 	write(t, file, kubelets(t0, "k", 1)...) // the file exists before the first Open
-	w, err := export.NewWriter(file)
+	w, err := journalexport.NewWriter(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1167,7 +1167,7 @@ func TestReadWhileWritten(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for i := 1; i < total; i++ {
-			if err := w.Write(export.Kubelet(t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf("k%d", i))); err != nil {
+			if err := w.Write(journalexport.Kubelet(t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf("k%d", i))); err != nil {
 				done <- err
 				return
 			}
@@ -1191,7 +1191,7 @@ func TestReadWhileWritten(t *testing.T) {
 			finished = true
 		default:
 		}
-		r, err := Open([]string{dir}, DefaultMatch)
+		r, err := Open([]string{dir}, DefaultMatch())
 		if err != nil {
 			t.Fatalf("read %d: Open: %v", reads, err)
 		}
@@ -1224,14 +1224,14 @@ func TestEmptyFiles(t *testing.T) {
 		write(t, f, kubelets(t0, "k", 2)...)
 		archive(t, f)
 		write(t, f) // journald's fresh system.journal right after rotation
-		if got, _ := readAll(t, open(t, DefaultMatch, dir), Query{Since: t0}); got != "k0 k1" {
+		if got, _ := readAll(t, open(t, DefaultMatch(), dir), Query{Since: t0}); got != "k0 k1" {
 			t.Fatalf("read %q", got)
 		}
 	})
 	t.Run("only an empty file: no entries, no error", func(t *testing.T) {
 		dir := t.TempDir()
 		write(t, filepath.Join(dir, "system.journal"))
-		if got, c := readAll(t, open(t, DefaultMatch, dir), Query{}); got != "" || c != "" {
+		if got, c := readAll(t, open(t, DefaultMatch(), dir), Query{}); got != "" || c != "" {
 			t.Fatalf("read %q cursor %q", got, c)
 		}
 	})
@@ -1246,13 +1246,13 @@ func TestBootIDAndMonotonicTime(t *testing.T) {
 	file := filepath.Join(dir, "system.journal")
 	const bootA, bootB = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 	write(t, file,
-		export.Entry{Time: t0, Monotonic: 5 * time.Second, BootID: bootA, Message: "a0", Unit: "kubelet.service", PID: 10},
+		journalexport.Entry{Time: t0, Monotonic: 5 * time.Second, BootID: bootA, Message: "a0", Unit: "kubelet.service", PID: 10},
 		// The wall clock steps back an hour; the monotonic clock runs on.
-		export.Entry{Time: t0.Add(time.Second), Monotonic: 3*time.Hour + 250*time.Microsecond, BootID: bootA, Message: "a1", Unit: "kubelet.service", PID: 10},
-		export.Entry{Time: t0.Add(2 * time.Second), BootID: bootB, Monotonic: 7 * time.Second, Message: "b0", Unit: "kubelet.service", PID: 10},
+		journalexport.Entry{Time: t0.Add(time.Second), Monotonic: 3*time.Hour + 250*time.Microsecond, BootID: bootA, Message: "a1", Unit: "kubelet.service", PID: 10},
+		journalexport.Entry{Time: t0.Add(2 * time.Second), BootID: bootB, Monotonic: 7 * time.Second, Message: "b0", Unit: "kubelet.service", PID: 10},
 	)
 	read := func(t *testing.T, slow bool) []Entry {
-		r := open(t, DefaultMatch, dir).(*sdReader)
+		r := open(t, DefaultMatch(), dir).(*sdReader)
 		var got []Entry
 		_, err := r.Read(context.Background(), Query{Limit: 1}, func(e Entry) error { got = append(got, e); return nil })
 		if err != nil {
@@ -1341,15 +1341,15 @@ func TestMessageDamagedInPlaceIsUnreadable(t *testing.T) {
 				}
 				dir := t.TempDir()
 				f := filepath.Join(dir, "system.journal")
-				write(t, f, export.Kubelet(t0, "before"), export.Kubelet(t0.Add(time.Second), bad), export.Kubelet(t0.Add(2*time.Second), "after"))
+				write(t, f, journalexport.Kubelet(t0, "before"), journalexport.Kubelet(t0.Add(time.Second), bad), journalexport.Kubelet(t0.Add(2*time.Second), "after"))
 				if got := binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4))&l.flags != 0; got != l.want {
 					t.Skipf("this journal-remote ignores %v (incompatible flags %#x)", l.env, binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4)))
 				}
-				if got, _ := readAll(t, open(t, DefaultMatch, dir), Query{}); got != "before "+bad+" after" {
+				if got, _ := readAll(t, open(t, DefaultMatch(), dir), Query{}); got != "before "+bad+" after" {
 					t.Fatalf("intact file read %q", got)
 				}
 				d.damage(t, f)
-				got, _, err := collect(t, open(t, DefaultMatch, dir), Query{})
+				got, _, err := collect(t, open(t, DefaultMatch(), dir), Query{})
 				if !errors.Is(err, ErrUnreadable) {
 					t.Fatalf("read %q, err %v: want ErrUnreadable", got, err)
 				}
@@ -1393,7 +1393,7 @@ func manyArchives(b *testing.B) string {
 		b.Fatal(err)
 	}
 	tmpl := filepath.Join(d, "template", "system.journal")
-	if err := export.Append(tmpl, kubelets(t0.Add(-30*24*time.Hour), "old", 20)); err != nil {
+	if err := journalexport.Append(tmpl, kubelets(t0.Add(-30*24*time.Hour), "old", 20)); err != nil {
 		b.Fatal(err)
 	}
 	os.MkdirAll(filepath.Join(d, machineID), 0o755)
@@ -1402,7 +1402,7 @@ func manyArchives(b *testing.B) string {
 		at := t0.Add(-30*24*time.Hour + time.Duration(i)*10*time.Minute)
 		paths[i] = filepath.Join(d, machineID, fmt.Sprintf("system@%032x-%016x-%016x.journal", 1, i*20+1, at.UnixMicro()))
 	}
-	if err := export.SparseCopy(tmpl, paths...); err != nil {
+	if err := journalexport.SparseCopy(tmpl, paths...); err != nil {
 		b.Fatal(err)
 	}
 	for i, p := range paths {
@@ -1410,7 +1410,7 @@ func manyArchives(b *testing.B) string {
 		os.Chtimes(p, at, at)
 	}
 	os.RemoveAll(filepath.Dir(tmpl))
-	if err := export.Append(filepath.Join(d, machineID, "system.journal"), kubelets(t0, "k", 10)); err != nil {
+	if err := journalexport.Append(filepath.Join(d, machineID, "system.journal"), kubelets(t0, "k", 10)); err != nil {
 		b.Fatal(err)
 	}
 	coldDir = d
@@ -1454,7 +1454,7 @@ func BenchmarkColdArchives(b *testing.B) {
 			dropCache(b, dir)
 			b.StartTimer()
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-			r, err := OpenContext(ctx, []string{dir}, DefaultMatch)
+			r, err := OpenContext(ctx, []string{dir}, DefaultMatch())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -1514,7 +1514,7 @@ func TestErrorsSayWhy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tt.setup(t, dir)
-			r, err := Open([]string{dir}, DefaultMatch)
+			r, err := Open([]string{dir}, DefaultMatch())
 			if err == nil {
 				_, _, err = collect(t, r, Query{})
 				r.Close()
@@ -1524,4 +1524,117 @@ func TestErrorsSayWhy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPayloadsAreVerifiedInPlaceWhenUncompressed: an intact uncompressed
+// MESSAGE is checked against its own object's stored hash, and the file is
+// never mapped for the hash table; a payload the in-place check cannot take
+// (a compressed object: sd_journal hands out its decompression buffer)
+// still reads whole, through the table, in every layout journald writes.
+func TestPayloadsAreVerifiedInPlaceWhenUncompressed(t *testing.T) {
+	requireRemote(t)
+	long := strings.Repeat("x509: certificate signed by unknown authority ", 200) // well past the compression threshold
+	layouts := []struct {
+		name string
+		env  map[string]string
+	}{
+		{"keyed hash, compact", nil},
+		{"Jenkins hash", map[string]string{"SYSTEMD_JOURNAL_KEYED_HASH": "0"}},
+		{"keyed hash, regular objects", map[string]string{"SYSTEMD_JOURNAL_COMPACT": "0"}},
+	}
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			for k, v := range l.env {
+				t.Setenv(k, v)
+			}
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "system.journal"), kubelets(t0, "line ", 50)...)
+			r := open(t, DefaultMatch(), dir).(*sdReader)
+			got, _ := readAll(t, r, Query{})
+			if !strings.HasPrefix(got, "line 0 line 1 ") || r.fast == nil {
+				t.Fatalf("read %.40q (one-call reads: %v)", got, r.fast != nil)
+			}
+			for _, d := range r.idx {
+				if d.mem != nil {
+					t.Errorf("%s mapped: an intact uncompressed payload was not verified in place", d.f.Name())
+				}
+			}
+
+			var longs []journalexport.Entry
+			for i := range 5 {
+				longs = append(longs, journalexport.Kubelet(t0.Add(time.Hour+time.Duration(i)*time.Second), fmt.Sprint(i, long)))
+			}
+			write(t, filepath.Join(dir, "system.journal"), longs...)
+			r = open(t, DefaultMatch(), dir).(*sdReader)
+			var msgs []string
+			if _, err := r.Read(context.Background(), Query{Since: t0.Add(time.Hour)}, func(e Entry) error { msgs = append(msgs, e.Message); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) != len(longs) || msgs[4] != fmt.Sprint(4, long) {
+				t.Fatalf("long messages read: %d, want %d whole", len(msgs), len(longs))
+			}
+			// One decompression buffer per file: refused once, not each time.
+			if n := len(r.buffers); n == 0 || n >= len(longs) {
+				t.Errorf("%d addresses refused in place for %d compressed payloads", n, len(longs))
+			}
+			mapped := false
+			for _, d := range r.idx {
+				mapped = mapped || d.mem != nil
+			}
+			if !mapped {
+				t.Error("a compressed payload passed the in-place check: it has no object header before it")
+			}
+		})
+	}
+}
+
+// TestCompressedMessageDamagedInPlaceIsUnreadable: a MESSAGE long enough
+// to be stored compressed is not checked in place (sd_journal hands out its
+// decompression buffer), so damage to its compressed bytes must be caught
+// by the look-up in the data hash table, or by the decompressor: never read
+// as another message.
+func TestCompressedMessageDamagedInPlaceIsUnreadable(t *testing.T) {
+	requireRemote(t)
+	long := strings.Repeat("x509: certificate signed by unknown authority ", 200)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "system.journal")
+	write(t, f, journalexport.Kubelet(t0, "before"), journalexport.Kubelet(t0.Add(time.Second), long), journalexport.Kubelet(t0.Add(2*time.Second), "after"))
+	off, size := compressedObject(t, f)
+	if off == 0 {
+		t.Skip("this journal-remote stored the long MESSAGE uncompressed")
+	}
+	// The middle of the compressed payload; the object's header and hash
+	// are left alone.
+	overwrite(t, f, off+size-(size-payloadCompact)/2, "\x00\xff\x00\xff")
+	got, _, err := collect(t, open(t, DefaultMatch(), dir), Query{})
+	if !errors.Is(err, ErrUnreadable) {
+		t.Fatalf("read %d entries, err %v: want ErrUnreadable", len(got), err)
+	}
+	if strings.Join(got, " ") != "before" {
+		t.Fatalf("read %.60q before failing, want only the intact entry before", got)
+	}
+}
+
+// compressedObject walks the objects of a journal file and returns the
+// offset and size of its first compressed data object (0, 0: none).
+func compressedObject(t *testing.T, file string) (int64, int64) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	off := le.Uint64(b[hdrHeaderSize:])
+	end := off + le.Uint64(b[hdrArenaSize:])
+	for off+16 <= end && off+16 <= uint64(len(b)) {
+		typ, flags, size := b[off], b[off+1], le.Uint64(b[off+objSize:])
+		if size == 0 {
+			break // the unused rest of the arena
+		}
+		if typ == objectData && flags&objCompressedMask != 0 {
+			return int64(off), int64(size)
+		}
+		off += (size + 7) &^ 7
+	}
+	return 0, 0
 }

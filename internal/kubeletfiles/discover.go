@@ -58,9 +58,9 @@ type Layout struct {
 	Marks []string
 }
 
-// Layouts are tried in order when no flag names a file; the first with a
+// layouts are tried in order when no flag names a file; the first with a
 // mark present fills the files the flags left empty.
-var Layouts = []Layout{
+var layouts = []Layout{
 	{Name: "kubeadm", Files: Files{Kubeconfig: "/etc/kubernetes/kubelet.conf",
 		BootstrapKubeconfig: "/etc/kubernetes/bootstrap-kubelet.conf", Config: "/var/lib/kubelet/config.yaml"},
 		Marks: []string{"/etc/kubernetes/kubelet.conf", "/etc/kubernetes/bootstrap-kubelet.conf", "/var/lib/kubelet/config.yaml"}},
@@ -81,8 +81,12 @@ var Layouts = []Layout{
 // Discover finds the kubelet's files under root. It fails only when a source
 // that exists cannot be read; a node with no kubelet files at all gets the
 // kubeadm layout's paths, so that checks say which file is missing.
-func Discover(root hostpath.Root) (Files, error) {
-	flags, env, from, err := findFlags(root)
+func Discover(root hostpath.Root) (Files, error) { return discover(root, nil) }
+
+// discover is Discover with the kubelet's process first looked for where
+// pc remembers it (nil: a scan every time).
+func discover(root hostpath.Root, pc ProcessCache) (Files, error) {
+	flags, env, from, err := findFlags(root, pc)
 	if err != nil {
 		return Files{}, err
 	}
@@ -111,9 +115,9 @@ func Discover(root hostpath.Root) (Files, error) {
 // fillFromLayout fills the empty fields from the first layout present on the
 // node, else from kubeadm's.
 func fillFromLayout(root hostpath.Root, f *Files) {
-	l := Layouts[0]
+	l := layouts[0]
 	found := false
-	for _, cand := range Layouts {
+	for _, cand := range layouts {
 		for _, m := range cand.Marks {
 			if _, err := lstat(root, m); err == nil {
 				l, found = cand, true
@@ -148,8 +152,8 @@ func fillFromLayout(root hostpath.Root, f *Files) {
 
 // findFlags returns the kubelet's flags and environment from the first
 // source that has them, and where they came from.
-func findFlags(root hostpath.Root) (flags, env map[string]string, from string, err error) {
-	if pid, args, env, err := kubeletProcess(root); err != nil {
+func findFlags(root hostpath.Root, pc ProcessCache) (flags, env map[string]string, from string, err error) {
+	if pid, args, env, err := kubeletProcess(root, pc); err != nil {
 		return nil, nil, "", err
 	} else if pid != "" {
 		return ParseFlags(args), env, "process " + pid + " command line", nil
@@ -192,8 +196,27 @@ var flagFiles = []string{"/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kub
 
 // kubeletProcess finds a running kubelet in ROOT/proc and returns its pid,
 // arguments and environment; "" when none runs (or /proc is not mounted
-// under the root).
-func kubeletProcess(root hostpath.Root) (string, []string, map[string]string, error) {
+// under the root). Where pc remembers it, it is looked for there first.
+func kubeletProcess(root hostpath.Root, pc ProcessCache) (string, []string, map[string]string, error) {
+	if pc != nil {
+		if pid, ok := pc.Recall(); ok {
+			if pid == "" {
+				return "", nil, nil, nil
+			}
+			if args, env, ok := readKubelet(root.Path("/proc/" + pid)); ok {
+				return pid, args, env, nil
+			}
+		}
+	}
+	pid, args, env, err := scanProcesses(root)
+	if err == nil && pc != nil {
+		pc.Remember(pid)
+	}
+	return pid, args, env, err
+}
+
+// scanProcesses looks at every process in ROOT/proc, the lowest pid first.
+func scanProcesses(root hostpath.Root) (string, []string, map[string]string, error) {
 	ents, err := os.ReadDir(root.Path("/proc"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil, nil, nil
@@ -209,28 +232,35 @@ func kubeletProcess(root hostpath.Root) (string, []string, map[string]string, er
 	}
 	sort.Ints(pids)
 	for _, n := range pids {
-		dir := root.Path("/proc/" + strconv.Itoa(n))
-		// comm alone: one small read per process keeps the scan of a busy
-		// node's /proc to a millisecond or two.
-		if comm(dir) != "kubelet" {
-			continue
+		if args, env, ok := readKubelet(root.Path("/proc/" + strconv.Itoa(n))); ok {
+			return strconv.Itoa(n), args, env, nil
 		}
-		b, err := os.ReadFile(dir + "/cmdline")
-		if err != nil || len(b) == 0 {
-			continue // gone, or a zombie: not the running kubelet
-		}
-		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		env := map[string]string{}
-		if e, err := os.ReadFile(dir + "/environ"); err == nil {
-			for _, kv := range strings.Split(string(e), "\x00") {
-				if k, v, ok := strings.Cut(kv, "="); ok {
-					env[k] = v
-				}
-			}
-		}
-		return strconv.Itoa(n), args[1:], env, nil
 	}
 	return "", nil, nil, nil
+}
+
+// readKubelet reads the arguments and environment of the process at dir
+// (ROOT/proc/PID) when it is a running kubelet.
+func readKubelet(dir string) ([]string, map[string]string, bool) {
+	// comm alone first: one small read per process keeps the scan of a busy
+	// node's /proc to a millisecond or two.
+	if comm(dir) != "kubelet" {
+		return nil, nil, false
+	}
+	b, err := os.ReadFile(dir + "/cmdline")
+	if err != nil || len(b) == 0 {
+		return nil, nil, false // gone, or a zombie: not the running kubelet
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	env := map[string]string{}
+	if e, err := os.ReadFile(dir + "/environ"); err == nil {
+		for _, kv := range strings.Split(string(e), "\x00") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				env[k] = v
+			}
+		}
+	}
+	return args[1:], env, true
 }
 
 // comm is a process's command name ("" when it is gone). Raw system calls:

@@ -34,8 +34,10 @@ type Node struct {
 
 // Load discovers the kubelet's files and reads what they say. It fails only
 // when the files cannot be found; each file's own failure is kept beside it.
-func Load(root hostpath.Root, override Files) (*Node, error) {
-	f, err := Discover(root)
+func Load(root hostpath.Root, override Files) (*Node, error) { return load(root, override, nil) }
+
+func load(root hostpath.Root, override Files, pc ProcessCache) (*Node, error) {
+	f, err := discover(root, pc)
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +200,9 @@ func (n *Node) Active() (*Kubeconfig, error) {
 // be found and parsed once per check. A nil Loader loads every time.
 // Checks share the Node it returns and must not change it.
 type Loader struct {
+	// Processes, when set, remembers the kubelet's pid between invocations.
+	Processes ProcessCache
+
 	mu   sync.Mutex
 	key  string
 	done bool
@@ -215,7 +220,7 @@ func (l *Loader) Load(root hostpath.Root, override Files) (*Node, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.done || l.key != key {
-		l.node, l.err = Load(root, override)
+		l.node, l.err = load(root, override, l.Processes)
 		l.key, l.done = key, true
 	}
 	return l.node, l.err

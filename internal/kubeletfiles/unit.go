@@ -15,9 +15,9 @@ import (
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
 )
 
-// UnitDirs are where systemd looks for kubelet.service and its drop-ins,
+// unitDirs are where systemd looks for kubelet.service and its drop-ins,
 // highest precedence first.
-var UnitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
+var unitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
 
 // unitCommand reads kubelet.service and its drop-ins as systemd merges them
 // and returns the kubelet's arguments from the effective ExecStart=, with
@@ -72,7 +72,7 @@ func unitCommand(root hostpath.Root) (args []string, env map[string]string, unit
 // name in a higher-precedence directory masking the same name below.
 func unitFiles(root hostpath.Root) ([]string, error) {
 	var files []string
-	for _, d := range UnitDirs {
+	for _, d := range unitDirs {
 		p := path.Join(d, "kubelet.service")
 		if _, err := root.Stat(p); err == nil {
 			files = append(files, p)
@@ -80,8 +80,8 @@ func unitFiles(root hostpath.Root) ([]string, error) {
 		}
 	}
 	dropins := map[string]string{}
-	for i := len(UnitDirs) - 1; i >= 0; i-- {
-		d := path.Join(UnitDirs[i], "kubelet.service.d")
+	for i := len(unitDirs) - 1; i >= 0; i-- {
+		d := path.Join(unitDirs[i], "kubelet.service.d")
 		real, err := root.Resolve(d)
 		if err != nil {
 			return nil, err

@@ -457,13 +457,40 @@ func (c *Classifier) decide(l *klog.Line, t *texts, r *compiled, si int, m match
 		v.Category = r.AuthAs
 	}
 	if v.Category == None {
-		return none
+		// Benign: the guard (or benign cause) that said so is named, so
+		// that explain can say why a line that looks bad is not.
+		return Verdict{Category: None, Rule: v.Rule, Label: v.Label, Hint: v.Hint}
 	}
 	v.Condition = c.cond[v.Category]
 	if !v.Fatal {
 		v.Fatal = c.isFatal(l, t, cand0)
 	}
-	// Cause excerpt, most specific first.
+	d := decision{l: l, t: t, r: r, si: si, m: m, ts: &ts, rest: &rest, cr: cr, cm: cm, ci: ci}
+	v.Cause = clean(d.excerpt(&v), maxCause)
+	return v
+}
+
+// decision is what decide found: message rule r matched at m in t[si],
+// the texts after it (ts; rest from the match's end), and the cause rule
+// cr matched at cm in ts[ci], if any.
+type decision struct {
+	l        *klog.Line
+	t        *texts
+	r        *compiled
+	si       int
+	m        match
+	ts, rest *texts
+	cr       *compiled
+	cm       match
+	ci       int
+}
+
+// excerpt is the root-cause excerpt, most specific first: a capture, the
+// API request, the CSR's signer, the dialled address, the cause's own
+// words, else what follows the message. A signer also picks v's client or
+// serving label.
+func (d *decision) excerpt(v *Verdict) string {
+	l, t, r, si, m, ts, rest, cr, cm, ci := d.l, d.t, d.r, d.si, d.m, d.ts, d.rest, d.cr, d.cm, d.ci
 	var cause string
 	switch {
 	case cr != nil && (cm.cs >= 0 || cr.Capture == CaptureBefore):
@@ -484,13 +511,13 @@ func (c *Classifier) decide(l *klog.Line, t *texts, r *compiled, si int, m match
 		}
 	}
 	if cause == "" {
-		cause = urlOp(&ts)
+		cause = urlOp(ts)
 	}
 	if cause == "" {
 		cause = signer
 	}
 	if cause == "" {
-		cause = dialAddr(&ts)
+		cause = dialAddr(ts)
 	}
 	if cause == "" && cr != nil {
 		if r.Capture > 0 && m.cs >= 0 {
@@ -500,10 +527,9 @@ func (c *Classifier) decide(l *klog.Line, t *texts, r *compiled, si int, m match
 		}
 	}
 	if cause == "" {
-		cause = trimWrappers(firstText(&rest))
+		cause = trimWrappers(firstText(rest))
 	}
-	v.Cause = clean(cause, maxCause)
-	return v
+	return cause
 }
 
 // wrappers are error prefixes that say only that the kubelet failed to

@@ -41,7 +41,7 @@ func loadCorpusLines(t testing.TB) []corpusLine {
 		}
 		l := corpusLine{id: f[0], cat: Category(f[1]), also: Category(f[2]), source: f[3], line: f[4]}
 		for _, c := range []Category{l.cat, l.also} {
-			if c != "" && c != None && !slices.Contains(Categories, c) {
+			if c != "" && c != None && !slices.Contains(Categories(), c) {
 				t.Fatalf("%s: category %q is not in the vocabulary", l.id, c)
 			}
 		}
@@ -129,7 +129,7 @@ func TestDevelopmentCorpusLines(t *testing.T) {
 	detect := float64(s.detected) / float64(s.problems)
 	category := float64(s.right) / float64(s.problems)
 	fp := float64(s.falsePos) / float64(s.benign)
-	for _, c := range Categories {
+	for _, c := range Categories() {
 		pc := s.perCat[c]
 		if pc[0] > 0 {
 			t.Logf("recall %-22s %3d/%3d %.2f", c, pc[1], pc[0], float64(pc[1])/float64(pc[0]))

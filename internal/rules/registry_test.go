@@ -41,7 +41,7 @@ func TestRegistryCompiles(t *testing.T) {
 var kebab = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 func inVocabulary(c Category) bool {
-	for _, x := range Categories {
+	for _, x := range Categories() {
 		if x == c {
 			return true
 		}
@@ -219,7 +219,7 @@ func TestEveryRuleIsExercised(t *testing.T) {
 }
 
 func TestEveryCategoryHasCondition(t *testing.T) {
-	for _, c := range Categories {
+	for _, c := range Categories() {
 		cond, ok := ConditionFor(c)
 		if !ok || cond.Category != c {
 			t.Errorf("category %s has no condition", c)

@@ -25,8 +25,9 @@ const (
 	None                  = condition.None
 )
 
-// Categories lists the problem categories of a line in a stable order.
-var Categories = condition.LineCategories()
+// Categories lists the problem categories of a line in a stable order (a
+// new slice each call).
+func Categories() []Category { return condition.LineCategories() }
 
 // Condition is a row of the condition table (internal/condition).
 type Condition = condition.Condition
@@ -44,7 +45,10 @@ func ConditionFor(c Category) (Condition, bool) { return condition.For(c) }
 type Verdict struct {
 	Category  Category // None for a benign or unrecognised line
 	Condition string   // condition type for Category, "" for None
-	Rule      string   // id of the rule that decided; "" for None, except recovery and lifecycle markers
+	// Rule is the id of the rule that decided: for None, the guard (with
+	// its Label and Hint) that made a line benign, or a recovery or
+	// lifecycle marker; "" when nothing matched.
+	Rule string
 	// Label is the short specific cause, stable across occurrences and fit
 	// for the front of a condition message: "x509 unknown authority".
 	Label string

@@ -83,7 +83,30 @@ func Open(dir string) (*Store, error) {
 	if err := s.trusted(fi, true); err != nil {
 		return nil, fmt.Errorf("state dir %q: %w", dir, err)
 	}
+	s.removeOldTemps(time.Now().Add(-staleTemp))
 	return s, nil
+}
+
+// staleTemp is the age past which a temp file is a killed writer's: a
+// live one renames its file within milliseconds of creating it. Lock
+// removes its namespace's at once; Open removes every namespace's old
+// ones, as some namespaces are only read on most runs.
+const staleTemp = 30 * time.Second
+
+func (s *Store) removeOldTemps(before time.Time) {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasPrefix(n, ".") || !strings.Contains(n, tempSep) || !strings.HasSuffix(n, ".tmp") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && fi.ModTime().Before(before) {
+			_ = os.Remove(filepath.Join(s.dir, n))
+		}
+	}
 }
 
 // Dir is the store's directory.

@@ -175,6 +175,33 @@ func TestTempFilesOfKilledWritersAreRemoved(t *testing.T) {
 	}
 }
 
+// TestOldTempFilesOfAnyNamespaceAreRemovedOnOpen: a namespace most runs
+// only read (never lock) still loses what a killed writer left, but a
+// writer's fresh temp file is not taken from under it.
+func TestOldTempFilesOfAnyNamespaceAreRemovedOnOpen(t *testing.T) {
+	dir := open(t).Dir()
+	old := filepath.Join(dir, ".kubelet-process~deadbeef.tmp")
+	fresh := filepath.Join(dir, ".cache-probe~cafe.tmp")
+	mine := filepath.Join(dir, ".notes.tmp") // no namespace separator: not the store's
+	for _, p := range []string{old, fresh, mine} {
+		must(t, os.WriteFile(p, []byte("half"), 0o600))
+	}
+	then := time.Now().Add(-2 * staleTemp)
+	must(t, os.Chtimes(old, then, then))
+	must(t, os.Chtimes(mine, then, then))
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Error("an old temp file of a namespace that was not locked survived Open")
+	}
+	for _, p := range []string{fresh, mine} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", filepath.Base(p), err)
+		}
+	}
+}
+
 func TestBadNamespaceNamesAreRejected(t *testing.T) {
 	s := open(t)
 	for _, ns := range []string{"", "../x", "a/b", "UPPER", strings.Repeat("a", 70), "a~b"} {

@@ -28,7 +28,7 @@ type Check struct {
 	// Reference is the cluster's KubeletConfiguration or kubelet-config
 	// ConfigMap; empty: no drift check.
 	Reference   string
-	DriftIgnore []string // added to DefaultIgnore
+	DriftIgnore []string // added to defaultIgnore
 }
 
 var _ doctor.Check = (*Check)(nil)

@@ -388,7 +388,7 @@ func TestDriftIgnoresNodeSpecificFields(t *testing.T) {
 }
 
 func TestDefaultIgnoreListNamesRealFields(t *testing.T) {
-	for _, d := range DefaultIgnore {
+	for _, d := range defaultIgnore {
 		doc := map[string]any{"apiVersion": APIVersion, "kind": Kind, d.Field: nil}
 		b, _ := yamlOf(doc)
 		if _, strict, err := Decode(b); err != nil || len(strict) != 0 {

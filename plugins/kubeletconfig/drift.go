@@ -13,10 +13,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// DefaultIgnore are the fields that differ between nodes of one healthy
+// defaultIgnore are the fields that differ between nodes of one healthy
 // cluster, with the reason; drift ignores them (and every field under them).
 // --drift-ignore adds to the list.
-var DefaultIgnore = []struct{ Field, Why string }{
+var defaultIgnore = []struct{ Field, Why string }{
 	{"providerID", "the cloud's ID of this one machine"},
 	{"address", "the node's own bind address"},
 	{"podCIDR", "allocated per node (standalone mode)"},
@@ -250,8 +250,8 @@ func ignored(field string, ignore []string) bool {
 
 // IgnoreList is the default list plus extra.
 func IgnoreList(extra []string) []string {
-	out := make([]string, 0, len(DefaultIgnore)+len(extra))
-	for _, d := range DefaultIgnore {
+	out := make([]string, 0, len(defaultIgnore)+len(extra))
+	for _, d := range defaultIgnore {
 		out = append(out, d.Field)
 	}
 	return append(out, extra...)

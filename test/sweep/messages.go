@@ -87,7 +87,7 @@ func Messages(ts []Template) string {
 	c := newReference(ts)
 	var b strings.Builder
 	c.writeIntro(&b)
-	for _, cat := range rules.Categories {
+	for _, cat := range rules.Categories() {
 		c.writeCategory(&b, cat)
 	}
 	c.writeMarkers(&b)
@@ -140,7 +140,7 @@ func (c *reference) writeLegend(b *strings.Builder) {
 	b.WriteString("- **rule**: the registry rule that decides the line, linked to its entry under [Rules](#rules); **means**: the\n")
 	b.WriteString("  rule's label and hint, or the reason the table gives.\n\n")
 	b.WriteString("Contents:\n\n")
-	for _, cat := range rules.Categories {
+	for _, cat := range rules.Categories() {
 		n := len(c.inCategory(cat))
 		if cond, ok := rules.ConditionFor(cat); ok {
 			fmt.Fprintf(b, "- [%s](#category-%s): %d messages (%s)\n", cat, cat, n, cond.Type)

@@ -40,7 +40,7 @@ func TestMessagesDocHasOneAnchorPerRule(t *testing.T) {
 func TestMessagesDocListsEveryTemplateOnce(t *testing.T) {
 	c := newReference(loadTable(t))
 	n := len(c.markers()) + len(c.unread())
-	for _, cat := range rules.Categories {
+	for _, cat := range rules.Categories() {
 		n += len(c.inCategory(cat))
 	}
 	if n != len(c.entries) {

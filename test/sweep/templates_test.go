@@ -37,7 +37,7 @@ func TestTemplatesTable(t *testing.T) {
 	perVersion := map[string]int{}
 	perCategory := map[string]int{}
 	for _, tp := range ts {
-		if tp.Category != string(rules.None) && !slices.Contains(rules.Categories, rules.Category(tp.Category)) {
+		if tp.Category != string(rules.None) && !slices.Contains(rules.Categories(), rules.Category(tp.Category)) {
 			t.Errorf("%q: category %q is not in the vocabulary", tp.Text, tp.Category)
 			continue
 		}
