@@ -158,7 +158,11 @@ func reportCondition(v doctor.Verdict) ReportCondition {
 		for _, e := range f.Evidence {
 			c.Evidence = append(c.Evidence, ReportEvidence{At: utc(e.At), Check: f.Check, Text: Clean(e.Text)})
 		}
-		if len(f.Evidence) == 0 && f.Status == doctor.Problem && f.Detail != "" {
+		// A finding without evidence lines has its fact in Detail: for a
+		// problem, what is wrong; for a healthy condition, what was seen to
+		// be right ("kubelet.sock: 12 pods"), so that a report says what
+		// each check looked at, not only that it found nothing.
+		if len(f.Evidence) == 0 && f.Detail != "" && f.Status != doctor.Unknown {
 			c.Evidence = append(c.Evidence, ReportEvidence{Check: f.Check, Text: Clean(f.Detail)})
 		}
 	}

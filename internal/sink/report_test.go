@@ -112,3 +112,16 @@ func TestReportTextColourOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestReportHealthyConditionSaysWhatWasSeen: a healthy condition lists
+// each check's fact (the probe's answer), not an empty row.
+func TestReportHealthyConditionSaysWhatWasSeen(t *testing.T) {
+	cond, _ := condition.ByType(condition.TypeResources)
+	ok := doctor.Finding{Condition: cond.Type, Status: doctor.OK, Check: "pod-resources", Source: doctor.SourceProbe,
+		Label: "pod-resources answers", Detail: "/var/lib/kubelet/pod-resources/kubelet.sock: 3 pods"}
+	v := doctor.Verdict{Condition: cond, Status: doctor.OK, Lead: ok, Findings: []doctor.Finding{ok}}
+	r := NewReport([]doctor.Verdict{v}, time.Unix(0, 0), "/")
+	if c := r.Conditions[0]; len(c.Evidence) != 1 || c.Evidence[0].Text != ok.Detail || c.Evidence[0].Check != "pod-resources" {
+		t.Errorf("evidence %+v, want the probe's answer", c.Evidence)
+	}
+}

@@ -19,6 +19,8 @@
 package kubelet_test
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -166,8 +168,16 @@ func runScenario(t *testing.T, tl tools, cp *controlPlane, base string, conds []
 	rec := &recorder{}
 	deadline := time.Now().Add(run)
 	argv := cp.ns.command(append(append([]string(nil), tl.kubelet...), n.kubeletArgs()...)...)
+	var live chan probeResult
+	if sc.liveProbe {
+		live = make(chan probeResult, 1)
+		go func() { live <- probeWhenServing(tl.bin, n, deadline.Add(-5*time.Second)) }()
+	}
 	starts := supervise(rec, argv, deadline, t.Errorf)
 	entries := rec.close()
+	if live != nil {
+		assertLiveProbe(t, tl.bin, n, <-live)
+	}
 	if len(entries) == 0 {
 		t.Fatal("nothing recorded")
 	}
@@ -249,4 +259,87 @@ func lastLines(entries []record, n int) string {
 		fmt.Fprintf(&b, "%s %s\n", e.kind, e.msg)
 	}
 	return b.String()
+}
+
+// probeResult is what `kubelet-doctor report` says of
+// KubeletResourceAccessProblem.
+type probeResult struct {
+	status, cause string
+	evidence      []string
+	err           error
+}
+
+// probeResources reports on node n's kubelet (report keeps no state: the
+// probe runs each time) with a journal of one quiet line in dir (the
+// condition's journal check must have one to read).
+func probeResources(bin string, n *node, dir string) probeResult {
+	journal := filepath.Join(dir, "journal")
+	if err := journalexport.Append(filepath.Join(journal, "system.journal"), []journalexport.Entry{
+		journalexport.Kubelet(time.Now(), `I0101 00:00:00.000000 1 kubelet.go:1] "probe"`)}); err != nil {
+		return probeResult{err: err}
+	}
+	out, err := exec.Command(bin, "report", "--output", "json", "--root", n.dir, "--kubelet-config", n.configPath,
+		"--journal-dir", journal).Output()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return probeResult{err: err}
+	}
+	var r struct {
+		Conditions []struct {
+			Type, Status, Cause string
+			Evidence            []struct{ Check, Text string }
+		}
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return probeResult{err: fmt.Errorf("report: %w: %s", err, out)}
+	}
+	for _, c := range r.Conditions {
+		if c.Type == resources {
+			p := probeResult{status: c.Status, cause: c.Cause}
+			for _, e := range c.Evidence {
+				p.evidence = append(p.evidence, e.Check+": "+e.Text)
+			}
+			return p
+		}
+	}
+	return probeResult{err: fmt.Errorf("report names no %s: %s", resources, out)}
+}
+
+// probeWhenServing waits until the kubelet's pod-resources socket exists,
+// then probes it; by the deadline it probes whatever is there.
+func probeWhenServing(bin string, n *node, deadline time.Time) probeResult {
+	sock := filepath.Join(n.rootDir, "pod-resources", "kubelet.sock")
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	dir, err := os.MkdirTemp(n.dir, "probe-live-")
+	if err != nil {
+		return probeResult{err: err}
+	}
+	return probeResources(bin, n, dir)
+}
+
+// assertLiveProbe: the running kubelet answered the pod-resources probe
+// (the project's own gRPC client against the kubelet's real server), and
+// the stopped one does not.
+func assertLiveProbe(t *testing.T, bin string, n *node, live probeResult) {
+	t.Helper()
+	answered := slices.ContainsFunc(live.evidence, func(e string) bool {
+		return strings.HasPrefix(e, "pod-resources: ") && strings.HasSuffix(e, " pods")
+	})
+	if live.err != nil || live.status != "ok" || !answered {
+		t.Errorf("pod-resources probe of the running kubelet: %s %q %q, %v; want ok with the probe's answer", live.status, live.cause, live.evidence, live.err)
+	}
+	dir, err := os.MkdirTemp(n.dir, "probe-stopped-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := probeResources(bin, n, dir)
+	if after.err != nil || after.status != "problem" || !strings.HasPrefix(after.cause, "pod-resources") {
+		t.Errorf("pod-resources probe of the stopped kubelet: %s %q, %v; want a problem naming pod-resources", after.status, after.cause, after.err)
+	}
+	t.Logf("pod-resources probe: running %q, stopped %q", live.evidence, after.cause)
 }

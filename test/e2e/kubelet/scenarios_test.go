@@ -39,7 +39,10 @@ type scenario struct {
 	npd      bool              // also through the real NPD
 	// registered: the Node object must exist at the end (kubectl get node).
 	registered bool
-	run        time.Duration // default runFor
+	// liveProbe: while the kubelet runs, the pod-resources probe must get
+	// an answer from it, and once it has stopped, must not.
+	liveProbe bool
+	run       time.Duration // default runFor
 }
 
 // runFor is how long each kubelet runs: crash loops reach 3+ exits,
@@ -51,7 +54,7 @@ const (
 
 var scenarios = []scenario{
 	{
-		name: "healthy", npd: true, registered: true,
+		name: "healthy", npd: true, registered: true, liveProbe: true,
 		evidence: "Successfully registered node",
 	},
 	{
