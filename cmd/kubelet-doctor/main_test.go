@@ -169,6 +169,7 @@ func TestCheckRejectsBadArguments(t *testing.T) {
 		{"check", "KubeletCATrustProblem", "--window", "-1m"},
 		{"check", "KubeletCATrustProblem", "--now", "yesterday"},
 		{"check", "KubeletCATrustProblem", "extra"},
+		{"check", "KubeletConfigProblem", "--reference-optional"}, // optional what?
 		{"frobnicate"},
 	} {
 		code, out, _ := runCmd(t, "", args...)
