@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/pkitest"
 )
 
 // referenceVolume is the DaemonSet's mount of the cluster's kubelet config:
@@ -114,11 +116,22 @@ func (rv referenceVolume) mount(t *testing.T, s *suite, dir string) {
 
 // kubeadmNode is a kubeadm worker whose config was never updated to the
 // cluster's: it differs from reference-corp.yaml in clusterDomain and
-// cgroupDriver, and is otherwise sound (runtime up, CA in place).
+// cgroupDriver, and is otherwise sound: a kubelet up and registered for 9
+// minutes, the runtime up, the CA and the manifests directory in place, a
+// 4-CPU 8 GiB node without swap.
 func (s *suite) kubeadmNode(t *testing.T, name string) *testNode {
 	t.Helper()
 	testdata := filepath.Join(s.repo, "plugins", "kubeletconfig", "testdata")
 	node := s.newNode(t, name)
+	tl := newTimeline(node.Name, time.Time{})
+	tl.at(time.Now().Add(-9 * time.Minute)).kubeletStarted().registered()
+	s.appendJournal(t, node, tl)
+	pkitest.Write(t, node.Root, "/proc/meminfo", []byte("MemTotal:        8388608 kB\nMemFree:         4000000 kB\n"), 0o644)
+	pkitest.Write(t, node.Root, "/proc/cpuinfo", []byte(strings.Repeat("processor\t: 0\nmodel name\t: x\n\n", 4)), 0o644)
+	pkitest.Write(t, node.Root, "/proc/swaps", []byte("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"), 0o644)
+	if err := os.MkdirAll(filepath.Join(node.Root, "etc/kubernetes/manifests"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	copyFile := func(dst, src string) {
 		t.Helper()
 		b, err := os.ReadFile(src)
