@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // benchEntries is the size of the benchmarks' journal: an hour of a busy
@@ -26,7 +26,7 @@ var (
 // benchNode writes the benchmarks' journal once per process.
 func benchNode(b *testing.B) (root string, now time.Time) {
 	b.Helper()
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		b.Skip(err)
 	}
 	benchOnce.Do(func() {
@@ -38,17 +38,17 @@ func benchNode(b *testing.B) (root string, now time.Time) {
 		step := time.Hour / benchEntries
 		start := time.Now().Add(-time.Hour).Truncate(time.Second)
 		i := 0
-		benchErr = export.AppendFunc(filepath.Join(benchRoot, "var/log/journal", export.MachineID, "system.journal"),
-			func() (export.Entry, bool) {
+		benchErr = journalexport.AppendFunc(filepath.Join(benchRoot, "var/log/journal", journalexport.MachineID, "system.journal"),
+			func() (journalexport.Entry, bool) {
 				if i == benchEntries {
-					return export.Entry{}, false
+					return journalexport.Entry{}, false
 				}
 				at := start.Add(time.Duration(i) * step)
 				i++
 				benchTail = at
 				switch {
 				case i%1000 == 1:
-					return export.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."), true
+					return journalexport.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."), true
 				case i%100 == 0:
 					return klog(at, 'E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": dial tcp 10.0.0.10:6443: connect: connection refused" node="worker-1"`), true
 				case i%100 == 50:

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -50,10 +50,10 @@ func nowFlag(d time.Duration) string { return "--now=" + t0.Add(d).Format(time.R
 // failingNode is the README's node: it does not trust the API server's CA,
 // its bootstrap token is rejected, then its config file is gone and it
 // crash-loops (lines from the corpus' real kubelet wordings).
-func failingNode(at time.Time) []export.Entry {
+func failingNode(at time.Time) []journalexport.Entry {
 	s := func(d time.Duration) time.Time { return at.Add(d) }
-	es := []export.Entry{
-		export.Systemd(s(0), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+	es := []journalexport.Entry{
+		journalexport.Systemd(s(0), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		klog(s(400*time.Millisecond), 'I', "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`),
 		klog(s(2*time.Second), 'I', "kubelet_node_status.go:75", `"Attempting to register node" node="worker-1"`),
 		klog(s(2100*time.Millisecond), 'E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": tls: failed to verify certificate: x509: certificate signed by unknown authority" node="worker-1"`),
@@ -64,19 +64,19 @@ func failingNode(at time.Time) []export.Entry {
 	for i := range 3 {
 		b := s(time.Duration(10+20*i) * time.Second)
 		es = append(es,
-			export.Systemd(b, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+			journalexport.Systemd(b, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 			klog(b.Add(200*time.Millisecond), 'E', "run.go:72", `"command failed" err="failed to load kubelet config file, path: /var/lib/kubelet/config.yaml, error: failed to load Kubelet config file /var/lib/kubelet/config.yaml, error failed to read kubelet config file \"/var/lib/kubelet/config.yaml\", error: open /var/lib/kubelet/config.yaml: no such file or directory"`),
-			export.Systemd(b.Add(300*time.Millisecond), "kubelet.service", "kubelet.service: Main process exited, code=exited, status=1/FAILURE"),
-			export.Systemd(b.Add(400*time.Millisecond), "kubelet.service", "kubelet.service: Failed with result 'exit-code'."),
+			journalexport.Systemd(b.Add(300*time.Millisecond), "kubelet.service", "kubelet.service: Main process exited, code=exited, status=1/FAILURE"),
+			journalexport.Systemd(b.Add(400*time.Millisecond), "kubelet.service", "kubelet.service: Failed with result 'exit-code'."),
 		)
 	}
 	return es
 }
 
 // healthyNode is a kubelet that starts, registers and runs.
-func healthyNode(at time.Time) []export.Entry {
-	return []export.Entry{
-		export.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+func healthyNode(at time.Time) []journalexport.Entry {
+	return []journalexport.Entry{
+		journalexport.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		klog(at.Add(400*time.Millisecond), 'I', "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`),
 		klog(at.Add(2*time.Second), 'I', "kubelet.go:2452", `"Starting kubelet main sync loop"`),
 		klog(at.Add(3*time.Second), 'I', "kubelet_node_status.go:75", `"Attempting to register node" node="worker-1"`),

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // One failure as the kubelet logs it on one line, and as a `key=<` block
@@ -55,12 +55,12 @@ func TestABlockChecksLikeOneLineOnARealJournal(t *testing.T) {
 	messages := map[string]string{}
 	for name, lines := range map[string][]string{"one line": {x509OneLine}, "block": x509Block} {
 		n := newNode(t)
-		var es []export.Entry
+		var es []journalexport.Entry
 		for i, l := range lines {
 			if i == 0 {
 				es = append(es, klog(at, 'E', "kubelet_node_status.go:107", l))
 			} else {
-				es = append(es, export.Kubelet(at, l)) // value lines carry no klog header
+				es = append(es, journalexport.Kubelet(at, l)) // value lines carry no klog header
 			}
 		}
 		n.append(es...)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -89,8 +89,8 @@ func TestExplainRejectsBadUsage(t *testing.T) {
 	}
 }
 
-func klog(at time.Time, level byte, src, msg string) export.Entry {
-	return export.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg))
+func klog(at time.Time, level byte, src, msg string) journalexport.Entry {
+	return journalexport.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), journalexport.KubeletPID, src, msg))
 }
 
 // node lays out a node root with a real journal.
@@ -102,17 +102,17 @@ type node struct {
 }
 
 func newNode(t *testing.T) *node {
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Skipf("no systemd-journal-remote: %v (scripts/deps.sh installs it)", err)
 	}
 	root := t.TempDir()
 	return &node{t: t, root: root, state: t.TempDir(),
-		file: filepath.Join(root, "var/log/journal", export.MachineID, "system.journal")}
+		file: filepath.Join(root, "var/log/journal", journalexport.MachineID, "system.journal")}
 }
 
-func (n *node) append(es ...export.Entry) {
+func (n *node) append(es ...journalexport.Entry) {
 	n.t.Helper()
-	if err := export.Append(n.file, es); err != nil {
+	if err := journalexport.Append(n.file, es); err != nil {
 		n.t.Fatal(err)
 	}
 }

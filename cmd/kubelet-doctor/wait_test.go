@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // waitRun runs wait in the background while the test appends to the journal.
@@ -48,7 +48,7 @@ func sleep(d time.Duration) { time.Sleep(d) }
 func TestWaitJoinsWhenTheKubeletRegistersLater(t *testing.T) {
 	n := newNode(t)
 	now := time.Now()
-	n.append(export.Systemd(now, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+	n.append(journalexport.Systemd(now, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		klog(now.Add(100*time.Millisecond), 'I', "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`),
 		klog(now.Add(200*time.Millisecond), 'I', "kubelet_node_status.go:75", `"Attempting to register node" node="worker-1"`),
 		klog(now.Add(300*time.Millisecond), 'E', "kubelet_node_status.go:107", `"Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": dial tcp 10.0.0.10:6443: connect: connection refused" node="worker-1"`))
@@ -78,7 +78,7 @@ func TestWaitJoinsWhenTheKubeletRegistersLater(t *testing.T) {
 func TestWaitStopsEarlyOnARejectedBootstrapToken(t *testing.T) {
 	n := newNode(t)
 	now := time.Now()
-	n.append(export.Systemd(now, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+	n.append(journalexport.Systemd(now, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		klog(now.Add(100*time.Millisecond), 'I', "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`))
 	w := startWait(n, "--timeout", "60s", "--output", "json")
 	sleep(time.Second)
@@ -106,7 +106,7 @@ func TestWaitStopsEarlyOnARejectedBootstrapToken(t *testing.T) {
 
 func TestWaitTimesOutWhenTheKubeletNeverStarts(t *testing.T) {
 	n := newNode(t)
-	n.append(export.Unit(time.Now(), "containerd.service", "containerd", "containerd successfully booted"))
+	n.append(journalexport.Unit(time.Now(), "containerd.service", "containerd", "containerd successfully booted"))
 	w := startWait(n, "--timeout", "2s")
 	code, out := w.result(t, 30*time.Second)
 	if code != 2 || !strings.Contains(out, "timed out after 2s: kubelet never started") {
@@ -192,7 +192,7 @@ func TestWaitIgnoresARegistrationOfAnEarlierBoot(t *testing.T) {
 	// The node registered in its previous life (an image built from a
 	// joined node, or before a reboot); this boot's kubelet has not started.
 	n.append(healthyNode(time.Now().Add(-b.Monotonic - time.Hour))...)
-	n.append(export.Unit(time.Now(), "containerd.service", "containerd", "containerd successfully booted"))
+	n.append(journalexport.Unit(time.Now(), "containerd.service", "containerd", "containerd successfully booted"))
 	w := startWait(n, "--timeout", "2s", "--lookback", "10000h")
 	code, out := w.result(t, 30*time.Second)
 	if code != 2 || !strings.Contains(out, "kubelet never started") {
@@ -205,10 +205,10 @@ func TestWaitDoesNotStopOnAnEarlierKubeletsFailure(t *testing.T) {
 	now := time.Now()
 	// The token was rejected; the operator fixed it and restarted the
 	// kubelet, which has not registered yet when wait starts.
-	n.append(export.Systemd(now.Add(-3*time.Minute), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+	n.append(journalexport.Systemd(now.Add(-3*time.Minute), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		klog(now.Add(-2*time.Minute), 'E', "certificate_manager.go:596", `"Failed while requesting a signed certificate from the control plane" err="cannot create certificate signing request: Unauthorized" logger="kubernetes.io/kube-apiserver-client-kubelet.UnhandledError"`),
-		export.Systemd(now.Add(-time.Minute), "kubelet.service", "Stopping kubelet.service - kubelet: The Kubernetes Node Agent..."),
-		export.Systemd(now.Add(-time.Minute+time.Second), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."))
+		journalexport.Systemd(now.Add(-time.Minute), "kubelet.service", "Stopping kubelet.service - kubelet: The Kubernetes Node Agent..."),
+		journalexport.Systemd(now.Add(-time.Minute+time.Second), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."))
 	w := startWait(n, "--timeout", "2s")
 	code, out := w.result(t, 30*time.Second)
 	if code != 2 || !strings.Contains(out, "did not register") {

@@ -18,6 +18,9 @@ import (
 	"github.com/coreos/go-systemd/v22/sdjournal"
 )
 
+// maxBuffers bounds the addresses verify remembers as not in place.
+const maxBuffers = 16
+
 // ctxCheckEvery is how many entries Read passes between two looks at ctx:
 // ctx.Err takes a lock, a Next+GetData pair costs ~2.5 µs, so 256 entries
 // keep the check negligible and the reaction well under a millisecond.
@@ -131,7 +134,7 @@ func (r *sdReader) closeHandle() {
 	for _, d := range r.idx {
 		d.close()
 	}
-	r.j, r.cur, r.idx, r.lastIdx, r.fast = nil, nil, nil, 0, nil
+	r.j, r.cur, r.idx, r.lastIdx, r.fast, r.buffers = nil, nil, nil, 0, nil, nil
 }
 
 // verify checks that the MESSAGE payload read ("MESSAGE=...") is what
@@ -140,7 +143,7 @@ func (r *sdReader) closeHandle() {
 // the files read. The file of the previous entry is tried first.
 func (r *sdReader) verify(payload string, at unsafe.Pointer, usec uint64) error {
 	b := unsafe.Slice(unsafe.StringData(payload), len(payload))
-	if at != nil {
+	if at != nil && !slices.Contains(r.buffers, uintptr(at)) {
 		for k := range r.idx {
 			i := (r.lastIdx + k) % len(r.idx)
 			if r.idx[i].inPlace(b, at) {
@@ -148,6 +151,13 @@ func (r *sdReader) verify(payload string, at unsafe.Pointer, usec uint64) error 
 				return nil
 			}
 		}
+		// sd_journal decompresses every compressed payload of a file into
+		// one buffer: once refused, its address is not tried again (a
+		// buffer at the start of its own mapping faults on each try).
+		if len(r.buffers) == maxBuffers {
+			r.buffers = r.buffers[1:]
+		}
+		r.buffers = append(r.buffers, uintptr(at))
 	}
 	for k := range r.idx {
 		i := (r.lastIdx + k) % len(r.idx)
@@ -275,6 +285,9 @@ type sdReader struct {
 	// lastIdx is the index in idx of the file that held the previous
 	// entry's MESSAGE: entries come in runs from one file.
 	lastIdx int
+	// buffers are addresses the in-place check refused: sd_journal's
+	// decompression buffers, one per file (see verify).
+	buffers []uintptr
 	fast    *fastEntry // nil: entries through go-systemd
 	closed  bool
 	// lastBoot is the previous entry's boot id: entries share one string

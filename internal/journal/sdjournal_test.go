@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 	"github.com/sirupsen/logrus"
 )
 
@@ -219,26 +219,26 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 
 func requireRemote(t testing.TB) {
 	t.Helper()
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
 }
 
 // write appends entries to a journal file, creating it.
-func write(t testing.TB, file string, entries ...export.Entry) {
+func write(t testing.TB, file string, entries ...journalexport.Entry) {
 	t.Helper()
 	requireRemote(t)
-	if err := export.Append(file, entries); err != nil {
+	if err := journalexport.Append(file, entries); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // kubelets returns n kubelet entries, one per second from start, named
 // prefix0, prefix1...
-func kubelets(start time.Time, prefix string, n int) []export.Entry {
-	es := make([]export.Entry, n)
+func kubelets(start time.Time, prefix string, n int) []journalexport.Entry {
+	es := make([]journalexport.Entry, n)
 	for i := range es {
-		es[i] = export.Kubelet(start.Add(time.Duration(i)*time.Second), fmt.Sprintf("%s%d", prefix, i))
+		es[i] = journalexport.Kubelet(start.Add(time.Duration(i)*time.Second), fmt.Sprintf("%s%d", prefix, i))
 	}
 	return es
 }
@@ -312,25 +312,25 @@ const machineID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
 func TestMatchSelectsKubeletEntries(t *testing.T) {
 	dir := t.TempDir()
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
-	userUnit := export.Logger(at(13), 1000, "kubelet", "user-unit")
+	userUnit := journalexport.Logger(at(13), 1000, "kubelet", "user-unit")
 	userUnit.Unit = "user@1000.service"
 	userUnit.Fields["_SYSTEMD_USER_UNIT"] = "kubelet.service"
 	userUnit.Fields["_TRANSPORT"] = "stdout"
 	write(t, filepath.Join(dir, machineID, "system.journal"),
-		export.Kubelet(at(0), "k-unit"),
-		export.Entry{Time: at(1), Message: "k-ident", Identifier: "kubelet", Unit: "session-3.scope", PID: 777},
-		export.Systemd(at(2), "kubelet.service", "pid1-kubelet"),
-		export.Unit(at(3), "containerd.service", "containerd", "containerd"),
-		export.Entry{Time: at(4), Message: "fake-pid1", Unit: "foo.service", Identifier: "foo", PID: 1000, AboutUnit: "kubelet.service"},
-		export.Systemd(at(5), "containerd.service", "pid1-containerd"),
-		export.Unit(at(6), "k3s.service", "k3s", "k3s-unit"),
-		export.Entry{Time: at(7), Message: "k3s-ident", Identifier: "k3s", Unit: "session-1.scope", PID: 55},
-		export.Systemd(at(8), "k3s.service", "pid1-k3s"),
-		export.Entry{Time: at(9), Message: "kernel", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}},
+		journalexport.Kubelet(at(0), "k-unit"),
+		journalexport.Entry{Time: at(1), Message: "k-ident", Identifier: "kubelet", Unit: "session-3.scope", PID: 777},
+		journalexport.Systemd(at(2), "kubelet.service", "pid1-kubelet"),
+		journalexport.Unit(at(3), "containerd.service", "containerd", "containerd"),
+		journalexport.Entry{Time: at(4), Message: "fake-pid1", Unit: "foo.service", Identifier: "foo", PID: 1000, AboutUnit: "kubelet.service"},
+		journalexport.Systemd(at(5), "containerd.service", "pid1-containerd"),
+		journalexport.Unit(at(6), "k3s.service", "k3s", "k3s-unit"),
+		journalexport.Entry{Time: at(7), Message: "k3s-ident", Identifier: "k3s", Unit: "session-1.scope", PID: 55},
+		journalexport.Systemd(at(8), "k3s.service", "pid1-k3s"),
+		journalexport.Entry{Time: at(9), Message: "kernel", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}},
 		// Forgeries: what a local user, a kmsg line or an audit record can make.
-		export.Logger(at(10), 1000, "kubelet", "logger-uid-1000"),
-		export.Entry{Time: at(11), Message: "kmsg-kubelet", Identifier: "kubelet", Fields: map[string]string{"_TRANSPORT": "kernel"}},
-		export.Entry{Time: at(12), Message: "pid1-not-root", Unit: "init.scope", PID: 1, AboutUnit: "kubelet.service", Fields: map[string]string{"_UID": "1000"}},
+		journalexport.Logger(at(10), 1000, "kubelet", "logger-uid-1000"),
+		journalexport.Entry{Time: at(11), Message: "kmsg-kubelet", Identifier: "kubelet", Fields: map[string]string{"_TRANSPORT": "kernel"}},
+		journalexport.Entry{Time: at(12), Message: "pid1-not-root", Unit: "init.scope", PID: 1, AboutUnit: "kubelet.service", Fields: map[string]string{"_UID": "1000"}},
 		userUnit,
 	)
 	tests := []struct {
@@ -473,7 +473,7 @@ func TestMalformedCursor(t *testing.T) {
 
 func TestFilesAndDirsMergeInTimeOrder(t *testing.T) {
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
-	e := func(i int) export.Entry { return export.Kubelet(at(i), fmt.Sprint(i)) }
+	e := func(i int) journalexport.Entry { return journalexport.Kubelet(at(i), fmt.Sprint(i)) }
 	persistent := t.TempDir()
 	volatile := t.TempDir()
 	pm := filepath.Join(persistent, machineID)
@@ -1003,9 +1003,9 @@ func TestMessagesComeBackWhole(t *testing.T) {
 	dir := t.TempDir()
 	big := strings.Repeat("0123456789", 10_000) // 100 KB
 	msgs := []string{"first line\nsecond line", "nul\x00and\x01binary\xff", big, ""}
-	var es []export.Entry
+	var es []journalexport.Entry
 	for i, m := range msgs {
-		es = append(es, export.Kubelet(t0.Add(time.Duration(i)*time.Second+123*time.Microsecond), m))
+		es = append(es, journalexport.Kubelet(t0.Add(time.Duration(i)*time.Second+123*time.Microsecond), m))
 	}
 	write(t, filepath.Join(dir, "system.journal"), es...)
 	var got []Entry
@@ -1060,23 +1060,23 @@ func benchJournal(b *testing.B) (string, int) {
 	}
 	i := 0
 	msg := `I0226 10:00:00.000000    4242 kubelet.go:2400] "SyncLoop (PLEG): event for pod" pod="kube-system/kube-proxy-abcde" event={"ID":"0f0f","Type":"ContainerStarted"}`
-	err = export.AppendFunc(filepath.Join(d, "system.journal"), func() (export.Entry, bool) {
+	err = journalexport.AppendFunc(filepath.Join(d, "system.journal"), func() (journalexport.Entry, bool) {
 		if i == total {
-			return export.Entry{}, false
+			return journalexport.Entry{}, false
 		}
 		t := t0.Add(time.Duration(i) * 10 * time.Millisecond)
-		var e export.Entry
+		var e journalexport.Entry
 		switch {
 		case i%5 == 0:
-			e = export.Kubelet(t, msg)
+			e = journalexport.Kubelet(t, msg)
 		case i%100 == 1:
-			e = export.Systemd(t, "kubelet.service", "kubelet.service: Scheduled restart job, restart counter is at 3.")
+			e = journalexport.Systemd(t, "kubelet.service", "kubelet.service: Scheduled restart job, restart counter is at 3.")
 		case i%5 == 1 || i%5 == 2:
-			e = export.Unit(t, "containerd.service", "containerd", `time="2026-02-26T10:00:00Z" level=info msg="StartContainer returns successfully"`)
+			e = journalexport.Unit(t, "containerd.service", "containerd", `time="2026-02-26T10:00:00Z" level=info msg="StartContainer returns successfully"`)
 		case i%5 == 3:
-			e = export.Unit(t, "ssh.service", "sshd", "Accepted publickey for admin from 192.0.2.1 port 50000 ssh2")
+			e = journalexport.Unit(t, "ssh.service", "sshd", "Accepted publickey for admin from 192.0.2.1 port 50000 ssh2")
 		default:
-			e = export.Entry{Time: t, Message: "eth0: link becomes ready", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}}
+			e = journalexport.Entry{Time: t, Message: "eth0: link becomes ready", Identifier: "kernel", Fields: map[string]string{"_TRANSPORT": "kernel"}}
 		}
 		i++
 		return e, true
@@ -1159,7 +1159,7 @@ func TestReadWhileWritten(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "system.journal")
 	write(t, file, kubelets(t0, "k", 1)...) // the file exists before the first Open
-	w, err := export.NewWriter(file)
+	w, err := journalexport.NewWriter(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1167,7 +1167,7 @@ func TestReadWhileWritten(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		for i := 1; i < total; i++ {
-			if err := w.Write(export.Kubelet(t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf("k%d", i))); err != nil {
+			if err := w.Write(journalexport.Kubelet(t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf("k%d", i))); err != nil {
 				done <- err
 				return
 			}
@@ -1246,10 +1246,10 @@ func TestBootIDAndMonotonicTime(t *testing.T) {
 	file := filepath.Join(dir, "system.journal")
 	const bootA, bootB = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 	write(t, file,
-		export.Entry{Time: t0, Monotonic: 5 * time.Second, BootID: bootA, Message: "a0", Unit: "kubelet.service", PID: 10},
+		journalexport.Entry{Time: t0, Monotonic: 5 * time.Second, BootID: bootA, Message: "a0", Unit: "kubelet.service", PID: 10},
 		// The wall clock steps back an hour; the monotonic clock runs on.
-		export.Entry{Time: t0.Add(time.Second), Monotonic: 3*time.Hour + 250*time.Microsecond, BootID: bootA, Message: "a1", Unit: "kubelet.service", PID: 10},
-		export.Entry{Time: t0.Add(2 * time.Second), BootID: bootB, Monotonic: 7 * time.Second, Message: "b0", Unit: "kubelet.service", PID: 10},
+		journalexport.Entry{Time: t0.Add(time.Second), Monotonic: 3*time.Hour + 250*time.Microsecond, BootID: bootA, Message: "a1", Unit: "kubelet.service", PID: 10},
+		journalexport.Entry{Time: t0.Add(2 * time.Second), BootID: bootB, Monotonic: 7 * time.Second, Message: "b0", Unit: "kubelet.service", PID: 10},
 	)
 	read := func(t *testing.T, slow bool) []Entry {
 		r := open(t, DefaultMatch(), dir).(*sdReader)
@@ -1341,7 +1341,7 @@ func TestMessageDamagedInPlaceIsUnreadable(t *testing.T) {
 				}
 				dir := t.TempDir()
 				f := filepath.Join(dir, "system.journal")
-				write(t, f, export.Kubelet(t0, "before"), export.Kubelet(t0.Add(time.Second), bad), export.Kubelet(t0.Add(2*time.Second), "after"))
+				write(t, f, journalexport.Kubelet(t0, "before"), journalexport.Kubelet(t0.Add(time.Second), bad), journalexport.Kubelet(t0.Add(2*time.Second), "after"))
 				if got := binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4))&l.flags != 0; got != l.want {
 					t.Skipf("this journal-remote ignores %v (incompatible flags %#x)", l.env, binary.LittleEndian.Uint32(header(t, f, hdrIncompatible, 4)))
 				}
@@ -1393,7 +1393,7 @@ func manyArchives(b *testing.B) string {
 		b.Fatal(err)
 	}
 	tmpl := filepath.Join(d, "template", "system.journal")
-	if err := export.Append(tmpl, kubelets(t0.Add(-30*24*time.Hour), "old", 20)); err != nil {
+	if err := journalexport.Append(tmpl, kubelets(t0.Add(-30*24*time.Hour), "old", 20)); err != nil {
 		b.Fatal(err)
 	}
 	os.MkdirAll(filepath.Join(d, machineID), 0o755)
@@ -1402,7 +1402,7 @@ func manyArchives(b *testing.B) string {
 		at := t0.Add(-30*24*time.Hour + time.Duration(i)*10*time.Minute)
 		paths[i] = filepath.Join(d, machineID, fmt.Sprintf("system@%032x-%016x-%016x.journal", 1, i*20+1, at.UnixMicro()))
 	}
-	if err := export.SparseCopy(tmpl, paths...); err != nil {
+	if err := journalexport.SparseCopy(tmpl, paths...); err != nil {
 		b.Fatal(err)
 	}
 	for i, p := range paths {
@@ -1410,7 +1410,7 @@ func manyArchives(b *testing.B) string {
 		os.Chtimes(p, at, at)
 	}
 	os.RemoveAll(filepath.Dir(tmpl))
-	if err := export.Append(filepath.Join(d, machineID, "system.journal"), kubelets(t0, "k", 10)); err != nil {
+	if err := journalexport.Append(filepath.Join(d, machineID, "system.journal"), kubelets(t0, "k", 10)); err != nil {
 		b.Fatal(err)
 	}
 	coldDir = d
@@ -1560,14 +1560,22 @@ func TestPayloadsAreVerifiedInPlaceWhenUncompressed(t *testing.T) {
 				}
 			}
 
-			write(t, filepath.Join(dir, "system.journal"), export.Kubelet(t0.Add(time.Hour), long))
+			var longs []journalexport.Entry
+			for i := range 5 {
+				longs = append(longs, journalexport.Kubelet(t0.Add(time.Hour+time.Duration(i)*time.Second), fmt.Sprint(i, long)))
+			}
+			write(t, filepath.Join(dir, "system.journal"), longs...)
 			r = open(t, DefaultMatch(), dir).(*sdReader)
-			var last string
-			if _, err := r.Read(context.Background(), Query{Since: t0.Add(time.Hour)}, func(e Entry) error { last = e.Message; return nil }); err != nil {
+			var msgs []string
+			if _, err := r.Read(context.Background(), Query{Since: t0.Add(time.Hour)}, func(e Entry) error { msgs = append(msgs, e.Message); return nil }); err != nil {
 				t.Fatal(err)
 			}
-			if last != long {
-				t.Fatalf("long message read as %d bytes, want %d", len(last), len(long))
+			if len(msgs) != len(longs) || msgs[4] != fmt.Sprint(4, long) {
+				t.Fatalf("long messages read: %d, want %d whole", len(msgs), len(longs))
+			}
+			// One decompression buffer per file: refused once, not each time.
+			if n := len(r.buffers); n == 0 || n >= len(longs) {
+				t.Errorf("%d addresses refused in place for %d compressed payloads", n, len(longs))
 			}
 			mapped := false
 			for _, d := range r.idx {
@@ -1578,4 +1586,55 @@ func TestPayloadsAreVerifiedInPlaceWhenUncompressed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCompressedMessageDamagedInPlaceIsUnreadable: a MESSAGE long enough
+// to be stored compressed is not checked in place (sd_journal hands out its
+// decompression buffer), so damage to its compressed bytes must be caught
+// by the look-up in the data hash table, or by the decompressor: never read
+// as another message.
+func TestCompressedMessageDamagedInPlaceIsUnreadable(t *testing.T) {
+	requireRemote(t)
+	long := strings.Repeat("x509: certificate signed by unknown authority ", 200)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "system.journal")
+	write(t, f, journalexport.Kubelet(t0, "before"), journalexport.Kubelet(t0.Add(time.Second), long), journalexport.Kubelet(t0.Add(2*time.Second), "after"))
+	off, size := compressedObject(t, f)
+	if off == 0 {
+		t.Skip("this journal-remote stored the long MESSAGE uncompressed")
+	}
+	// The middle of the compressed payload; the object's header and hash
+	// are left alone.
+	overwrite(t, f, off+size-(size-payloadCompact)/2, "\x00\xff\x00\xff")
+	got, _, err := collect(t, open(t, DefaultMatch(), dir), Query{})
+	if !errors.Is(err, ErrUnreadable) {
+		t.Fatalf("read %d entries, err %v: want ErrUnreadable", len(got), err)
+	}
+	if strings.Join(got, " ") != "before" {
+		t.Fatalf("read %.60q before failing, want only the intact entry before", got)
+	}
+}
+
+// compressedObject walks the objects of a journal file and returns the
+// offset and size of its first compressed data object (0, 0: none).
+func compressedObject(t *testing.T, file string) (int64, int64) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	off := le.Uint64(b[hdrHeaderSize:])
+	end := off + le.Uint64(b[hdrArenaSize:])
+	for off+16 <= end && off+16 <= uint64(len(b)) {
+		typ, flags, size := b[off], b[off+1], le.Uint64(b[off+objSize:])
+		if size == 0 {
+			break // the unused rest of the arena
+		}
+		if typ == objectData && flags&objCompressedMask != 0 {
+			return int64(off), int64(size)
+		}
+		off += (size + 7) &^ 7
+	}
+	return 0, 0
 }

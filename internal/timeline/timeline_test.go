@@ -8,20 +8,20 @@ import (
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/journal"
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/state"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
-func klog(d time.Duration, msg string) export.Entry {
+func klog(d time.Duration, msg string) journalexport.Entry {
 	at := t0.Add(d)
-	return export.Kubelet(at, fmt.Sprintf("I%s %7d x.go:1] %s", at.Format("0102 15:04:05.000000"), export.KubeletPID, msg))
+	return journalexport.Kubelet(at, fmt.Sprintf("I%s %7d x.go:1] %s", at.Format("0102 15:04:05.000000"), journalexport.KubeletPID, msg))
 }
 
-func systemd(d time.Duration, msg string) export.Entry {
-	return export.Systemd(t0.Add(d), "kubelet.service", msg)
+func systemd(d time.Duration, msg string) journalexport.Entry {
+	return journalexport.Systemd(t0.Add(d), "kubelet.service", msg)
 }
 
 const (
@@ -35,7 +35,7 @@ const (
 )
 
 // fold observes the entries in memory, as the follower does.
-func fold(es []export.Entry) (Timeline, []Milestone) {
+func fold(es []journalexport.Entry) (Timeline, []Milestone) {
 	var t Timeline
 	var ms []Milestone
 	c := rules.New()
@@ -50,7 +50,7 @@ func fold(es []export.Entry) (Timeline, []Milestone) {
 func TestObserve(t *testing.T) {
 	tests := []struct {
 		name       string
-		entries    []export.Entry
+		entries    []journalexport.Entry
 		starts     int64
 		exits      int64
 		attempts   int
@@ -59,18 +59,18 @@ func TestObserve(t *testing.T) {
 		kinds      []Kind
 	}{
 		{name: "systemd's start and the kubelet's banner are one start",
-			entries: []export.Entry{systemd(0, started), klog(400*time.Millisecond, banner)},
+			entries: []journalexport.Entry{systemd(0, started), klog(400*time.Millisecond, banner)},
 			starts:  1, kinds: []Kind{KindStarted}},
 		{name: "a kubelet that registers after a refused attempt",
-			entries: []export.Entry{systemd(0, started), klog(time.Second, attempt), klog(1100*time.Millisecond, refused),
+			entries: []journalexport.Entry{systemd(0, started), klog(time.Second, attempt), klog(1100*time.Millisecond, refused),
 				klog(8*time.Second, attempt), klog(9*time.Second, registered)},
 			starts: 1, attempts: 2, failures: 1, registerIn: 9 * time.Second,
 			kinds: []Kind{KindStarted, KindAttempt, KindFailure, KindAttempt, KindRegistered}},
 		{name: "one crash is one exit though systemd logs two lines",
-			entries: []export.Entry{systemd(0, started), systemd(time.Second, exited), systemd(1100*time.Millisecond, failed)},
+			entries: []journalexport.Entry{systemd(0, started), systemd(time.Second, exited), systemd(1100*time.Millisecond, failed)},
 			starts:  1, exits: 1, kinds: []Kind{KindStarted, KindExited}},
 		{name: "a restart forgets the earlier kubelet's registration",
-			entries: []export.Entry{systemd(0, started), klog(time.Second, attempt), klog(2*time.Second, registered),
+			entries: []journalexport.Entry{systemd(0, started), klog(time.Second, attempt), klog(2*time.Second, registered),
 				systemd(60*time.Second, exited), systemd(70*time.Second, started), klog(71*time.Second, attempt)},
 			starts: 2, exits: 1, attempts: 1,
 			kinds: []Kind{KindStarted, KindAttempt, KindRegistered, KindExited, KindStarted, KindAttempt}},
@@ -98,12 +98,12 @@ func TestObserve(t *testing.T) {
 }
 
 func TestFollowerReadsOnlyWhatIsNewAndKeepsCounting(t *testing.T) {
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Skip(err)
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "system.journal")
-	if err := export.Append(file, []export.Entry{systemd(0, started), klog(time.Second, attempt), klog(2*time.Second, refused)}); err != nil {
+	if err := journalexport.Append(file, []journalexport.Entry{systemd(0, started), klog(time.Second, attempt), klog(2*time.Second, refused)}); err != nil {
 		t.Fatal(err)
 	}
 	store, err := state.Open(t.TempDir())
@@ -117,7 +117,7 @@ func TestFollowerReadsOnlyWhatIsNewAndKeepsCounting(t *testing.T) {
 	if err != nil || tl.Entries != 3 || len(ms) != 3 {
 		t.Fatalf("first read: %v, %d entries, %d milestones; want 3 and 3", err, tl.Entries, len(ms))
 	}
-	if err := export.Append(file, []export.Entry{klog(10*time.Second, attempt), klog(11*time.Second, registered)}); err != nil {
+	if err := journalexport.Append(file, []journalexport.Entry{klog(10*time.Second, attempt), klog(11*time.Second, registered)}); err != nil {
 		t.Fatal(err)
 	}
 	ms = nil

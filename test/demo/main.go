@@ -24,9 +24,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/npdconfig"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 const interval = time.Second
@@ -47,35 +47,35 @@ func main() {
 // its journal, then how long to watch NPD before the next step.
 type step struct {
 	say   string
-	lines func(at time.Time, n int) []export.Entry
+	lines func(at time.Time, n int) []journalexport.Entry
 	times int           // the lines are written this many times ...
 	every time.Duration // ... this far apart
 	watch time.Duration
 	last  bool // the recovery: watch until every condition is False
 }
 
-func klogLine(level byte, src, msg string) func(at time.Time) export.Entry {
-	return func(at time.Time) export.Entry {
-		return export.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg))
+func klogLine(level byte, src, msg string) func(at time.Time) journalexport.Entry {
+	return func(at time.Time) journalexport.Entry {
+		return journalexport.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), journalexport.KubeletPID, src, msg))
 	}
 }
 
-func entries(at time.Time, fs ...func(time.Time) export.Entry) []export.Entry {
-	out := make([]export.Entry, len(fs))
+func entries(at time.Time, fs ...func(time.Time) journalexport.Entry) []journalexport.Entry {
+	out := make([]journalexport.Entry, len(fs))
 	for i, f := range fs {
 		out[i] = f(at.Add(time.Duration(i) * time.Millisecond))
 	}
 	return out
 }
 
-func systemd(msg string) func(time.Time) export.Entry {
-	return func(at time.Time) export.Entry { return export.Systemd(at, "kubelet.service", msg) }
+func systemd(msg string) func(time.Time) journalexport.Entry {
+	return func(at time.Time) journalexport.Entry { return journalexport.Systemd(at, "kubelet.service", msg) }
 }
 
 var scenario = []step{
 	{
 		say: "kubelet starts and TLS-bootstraps against an API server whose CA it does not trust",
-		lines: func(at time.Time, n int) []export.Entry {
+		lines: func(at time.Time, n int) []journalexport.Entry {
 			if n == 0 {
 				return entries(at,
 					systemd("Started kubelet.service - kubelet: The Kubernetes Node Agent."),
@@ -89,7 +89,7 @@ var scenario = []step{
 	},
 	{
 		say: "the CA is fixed, but an upgrade removed the kubelet config file: the kubelet crash-loops",
-		lines: func(at time.Time, n int) []export.Entry {
+		lines: func(at time.Time, n int) []journalexport.Entry {
 			return entries(at,
 				systemd("Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 				klogLine('E', "run.go:72", `"command failed" err="failed to load kubelet config file, path: /var/lib/kubelet/config.yaml, error: failed to load Kubelet config file /var/lib/kubelet/config.yaml, error failed to read kubelet config file \"/var/lib/kubelet/config.yaml\", error: open /var/lib/kubelet/config.yaml: no such file or directory"`),
@@ -101,7 +101,7 @@ var scenario = []step{
 	},
 	{
 		say: "the config file is restored: the kubelet starts, joins and stays up",
-		lines: func(at time.Time, n int) []export.Entry {
+		lines: func(at time.Time, n int) []journalexport.Entry {
 			return entries(at,
 				systemd("Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 				klogLine('I', "server.go:529", `"Kubelet version" kubeletVersion="v1.36.3"`),
@@ -123,7 +123,7 @@ func run(bin, npdBin, configDir string, keep bool) error {
 			return fmt.Errorf("binary: %w", err)
 		}
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		return fmt.Errorf("%w (run scripts/deps.sh)", err)
 	}
 	bin, _ = filepath.Abs(bin)
@@ -135,7 +135,7 @@ func run(bin, npdBin, configDir string, keep bool) error {
 		defer os.RemoveAll(dir)
 	}
 	root := filepath.Join(dir, "node")
-	journalFile := filepath.Join(root, "var/log/journal", export.MachineID, "system.journal")
+	journalFile := filepath.Join(root, "var/log/journal", journalexport.MachineID, "system.journal")
 	configs, err := writeConfigs(configDir, filepath.Join(dir, "npd"), npdconfig.Local{
 		Bin: bin, Root: root, StateDir: filepath.Join(dir, "state"), Interval: interval,
 	})
@@ -143,7 +143,7 @@ func run(bin, npdBin, configDir string, keep bool) error {
 		return err
 	}
 	// A journal exists before NPD starts, as on a node.
-	if err := export.Append(journalFile, entries(time.Now().Add(-time.Minute), systemd("Starting kubelet.service - kubelet: The Kubernetes Node Agent..."))); err != nil {
+	if err := journalexport.Append(journalFile, entries(time.Now().Add(-time.Minute), systemd("Starting kubelet.service - kubelet: The Kubernetes Node Agent..."))); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
 
@@ -209,7 +209,7 @@ func play(ctx context.Context, w *watcher, journalFile string) error {
 			if n > 0 && !sleep(ctx, s.every) {
 				return ctx.Err()
 			}
-			if err := export.Append(journalFile, s.lines(time.Now(), n)); err != nil {
+			if err := journalexport.Append(journalFile, s.lines(time.Now(), n)); err != nil {
 				return fmt.Errorf("write journal: %w", err)
 			}
 		}

@@ -8,7 +8,6 @@ package replay
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -21,7 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
 var (
@@ -116,46 +116,27 @@ func parseRecording(path string) (*recording, error) {
 var klogHeader = regexp.MustCompile(`^([IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}`)
 
 // journal returns the entries as journald stores them, the first at start.
-func (r *recording) journal(start time.Time) []export.Entry {
-	out := make([]export.Entry, 0, len(r.entries))
+func (r *recording) journal(start time.Time) []journalexport.Entry {
+	out := make([]journalexport.Entry, 0, len(r.entries))
 	for _, e := range r.entries {
 		at := start.Add(e.offset)
 		if e.kind == "systemd" {
-			out = append(out, export.Systemd(at, "kubelet.service", e.msg))
+			out = append(out, journalexport.Systemd(at, "kubelet.service", e.msg))
 			continue
 		}
 		msg := klogHeader.ReplaceAllString(e.msg, "${1}"+at.UTC().Format("0102 15:04:05.000000"))
-		out = append(out, export.Entry{Time: at, Message: msg, Unit: "kubelet.service", Identifier: "kubelet", PID: e.pid})
+		out = append(out, journalexport.Entry{Time: at, Message: msg, Unit: "kubelet.service", Identifier: "kubelet", PID: e.pid})
 	}
 	return out
 }
 
-// conditions are the permanent conditions of config/npd.
+// conditions are the permanent conditions of config/npd, sorted.
 func conditions(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(configDir, "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no NPD config in %s: %v", configDir, err)
-	}
 	var out []string
-	for _, f := range files {
-		var cfg struct {
-			Rules []struct{ Type, Condition string }
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, r := range cfg.Rules {
-			if r.Type == "permanent" {
-				out = append(out, r.Condition)
-			}
-		}
+	for _, m := range npdtest.Monitors(t, configDir) {
+		out = append(out, m.Condition)
 	}
-	slices.Sort(out)
 	return out
 }
 
@@ -208,7 +189,7 @@ func TestReplayRealKubelet(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatalf("no recordings in %s (KD_RECORD=1 make e2e writes them)", recordings)
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Fatal(err)
 	}
 	bin := binary(t)
@@ -226,7 +207,7 @@ func TestReplayRealKubelet(t *testing.T) {
 			// never in the future of the machine's clock.
 			start := time.Now().Add(-time.Hour).Truncate(time.Second)
 			journalDir := filepath.Join(dir, "journal")
-			if err := export.Append(filepath.Join(journalDir, "system.journal"), rec.journal(start)); err != nil {
+			if err := journalexport.Append(filepath.Join(journalDir, "system.journal"), rec.journal(start)); err != nil {
 				t.Fatal(err)
 			}
 			now := start.Add(rec.now)

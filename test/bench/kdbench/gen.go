@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // genVersion keys the cached journal (bench-journal-v<genVersion>): bump it
@@ -23,7 +23,7 @@ import (
 const genVersion = 2
 
 // benchBootID is the _BOOT_ID of every generated entry, overlays included:
-// one boot with monotonic == realtime (export.Writer's zero BootStart) keeps
+// one boot with monotonic == realtime (journalexport.Writer's zero BootStart) keeps
 // entries of different files ordered the same way by both clocks, which is
 // what sd_journal's cross-file merge compares.
 const benchBootID = "6b64656e6368626f6f74000000000001"
@@ -161,7 +161,7 @@ func generate(dir string, n int, genStart time.Time) (Meta, error) {
 		return denseStart.Add(time.Duration(float64(end.Sub(denseStart)) * float64(j) / float64(nDense)))
 	}
 	g := newMix(rand.New(rand.NewPCG(genVersion, uint64(n))))
-	w, err := export.NewWriter(filepath.Join(dir, "system.journal"))
+	w, err := journalexport.NewWriter(filepath.Join(dir, "system.journal"))
 	if err != nil {
 		return m, fmt.Errorf("start journal writer: %w", err)
 	}
@@ -204,7 +204,7 @@ func generate(dir string, n int, genStart time.Time) (Meta, error) {
 // kubeletOnly makes every entry a benign kubelet line.
 func appendEntries(dir string, n int, first time.Time, step time.Duration, kubeletOnly bool) error {
 	g := newMix(rand.New(rand.NewPCG(genVersion, 7)))
-	w, err := export.NewWriter(filepath.Join(dir, "system.journal"))
+	w, err := journalexport.NewWriter(filepath.Join(dir, "system.journal"))
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func (g *mix) hex(n int) string {
 
 func (g *mix) pick(s []string) string { return s[g.rng.IntN(len(s))] }
 
-func (g *mix) next(t time.Time) export.Entry {
+func (g *mix) next(t time.Time) journalexport.Entry {
 	if g.pos == len(g.block) {
 		g.rng.Shuffle(len(g.block), func(i, j int) { g.block[i], g.block[j] = g.block[j], g.block[i] })
 		g.pos = 0
@@ -351,17 +351,17 @@ func (g *mix) next(t time.Time) export.Entry {
 		}
 		return g.kubeletEntry(t, fail)
 	case 'c':
-		e := export.Unit(t, "containerd.service", "containerd", g.containerd(t))
+		e := journalexport.Unit(t, "containerd.service", "containerd", g.containerd(t))
 		e.PID = 871
 		e.Fields = g.prioInfo
 		return e
 	case 's':
-		e := export.Unit(t, "ssh.service", "sshd", fmt.Sprintf(sshdMsgs[g.rng.IntN(len(sshdMsgs))], 40000+g.rng.IntN(20000)))
+		e := journalexport.Unit(t, "ssh.service", "sshd", fmt.Sprintf(sshdMsgs[g.rng.IntN(len(sshdMsgs))], 40000+g.rng.IntN(20000)))
 		e.PID = 20000 + g.rng.IntN(9000)
 		e.Fields = g.prioInfo
 		return e
 	case 'n':
-		return export.Entry{Time: t, Identifier: "kernel", Fields: g.kernelFields,
+		return journalexport.Entry{Time: t, Identifier: "kernel", Fields: g.kernelFields,
 			Message: fmt.Sprintf(kernelMsgs[g.rng.IntN(len(kernelMsgs))], g.hex(11))}
 	default:
 		g.pid1++
@@ -371,11 +371,11 @@ func (g *mix) next(t time.Time) export.Entry {
 			if strings.Contains(msg, "%d") {
 				msg = fmt.Sprintf(msg, 1+g.rng.IntN(40))
 			}
-			e := export.Systemd(t, "kubelet.service", msg)
+			e := journalexport.Systemd(t, "kubelet.service", msg)
 			e.Fields = g.prioInfo
 			return e
 		}
-		e := export.Systemd(t, "", fmt.Sprintf(pid1Other[g.rng.IntN(len(pid1Other))], 1000+g.rng.IntN(9000)))
+		e := journalexport.Systemd(t, "", fmt.Sprintf(pid1Other[g.rng.IntN(len(pid1Other))], 1000+g.rng.IntN(9000)))
 		e.AboutUnit = "session.scope"
 		e.Fields = g.prioInfo
 		return e
@@ -384,7 +384,7 @@ func (g *mix) next(t time.Time) export.Entry {
 
 // kubeletEntry is one klog-formatted kubelet line; a failure line is taken
 // round-robin from failureMsgs.
-func (g *mix) kubeletEntry(t time.Time, fail bool) export.Entry {
+func (g *mix) kubeletEntry(t time.Time, fail bool) journalexport.Entry {
 	var sev byte
 	var file, body string
 	if fail {
@@ -394,9 +394,9 @@ func (g *mix) kubeletEntry(t time.Time, fail bool) export.Entry {
 		b := benignMsgs[g.rng.IntN(len(benignMsgs))]
 		sev, file, body = b.sev, b.file, g.fill(b.msg)
 	}
-	g.buf = klogHeader(g.buf[:0], sev, t, export.KubeletPID, file)
+	g.buf = klogHeader(g.buf[:0], sev, t, journalexport.KubeletPID, file)
 	g.buf = append(g.buf, body...)
-	e := export.Kubelet(t, string(g.buf))
+	e := journalexport.Kubelet(t, string(g.buf))
 	switch sev {
 	case 'E', 'F':
 		e.Fields = g.prioErr

@@ -27,7 +27,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/clustertest"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // Timing. Every wait is a poll with a deadline; the deadlines are generous
@@ -57,7 +58,7 @@ type suite struct {
 	kapi, npd     string
 	bin           string
 	interval      time.Duration
-	cp            *controlPlane
+	cp            *clustertest.ControlPlane
 	configs       configSet // config/npd as shipped
 	npdKubeconfig string    // kubelet-doctor service account token
 }
@@ -94,7 +95,7 @@ func binaries(t *testing.T) (kapi, npd, bin string) {
 		}
 		vals[v] = p
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Fatalf("the binaries are set but node journals cannot be written: %v", err)
 	}
 	return vals["KD_KAPI"], vals["KD_NPD"], vals["KD_BIN"]
@@ -114,23 +115,23 @@ func setup(t *testing.T) *suite {
 
 	start := time.Now()
 	s.cp = startControlPlane(t, kapi)
-	t.Logf("control plane ready in %v at %s", time.Since(start).Round(time.Millisecond), s.cp.url)
+	t.Logf("control plane ready in %v at %s", time.Since(start).Round(time.Millisecond), s.cp.URL)
 
 	ctx := context.Background()
 	// The shipped RBAC, for real: NPD below runs with exactly these rights.
-	if out, err := s.cp.kubectl(ctx, "apply", "-f", filepath.Join(repo, "config", "kubernetes", "rbac.yaml")); err != nil {
+	if out, err := s.cp.Kubectl(ctx, "apply", "-f", filepath.Join(repo, "config", "kubernetes", "rbac.yaml")); err != nil {
 		t.Fatalf("apply rbac.yaml: %v\n%s", err, out)
 	}
 	sa, err := serviceAccountName(filepath.Join(repo, "config", "kubernetes", "rbac.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := s.cp.kubectl(ctx, "create", "token", sa, "--namespace", "kube-system", "--duration", "2h")
+	token, err := s.cp.Kubectl(ctx, "create", "token", sa, "--namespace", "kube-system", "--duration", "2h")
 	if err != nil {
 		t.Fatalf("get a token for service account %s: %v", sa, err)
 	}
-	s.npdKubeconfig = filepath.Join(s.cp.dir, "npd.kubeconfig")
-	if err := writeKubeconfig(s.npdKubeconfig, s.cp.url, s.cp.pki.CACert, kubeUser{Token: strings.TrimSpace(token)}); err != nil {
+	s.npdKubeconfig = filepath.Join(s.cp.Dir, "npd.kubeconfig")
+	if err := clustertest.WriteKubeconfig(s.npdKubeconfig, s.cp.URL, s.cp.PKI.CACert, clustertest.KubeUser{Token: strings.TrimSpace(token)}); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -205,7 +206,7 @@ func (s *suite) newNode(t *testing.T, name string) *testNode {
 
 func (s *suite) appendJournal(t *testing.T, n *testNode, tl *timeline) {
 	t.Helper()
-	if err := export.Append(n.journalFile(export.MachineID), tl.entries); err != nil {
+	if err := journalexport.Append(n.journalFile(journalexport.MachineID), tl.entries); err != nil {
 		t.Fatalf("write journal of %s: %v", n.Name, err)
 	}
 	tl.entries = nil
@@ -220,7 +221,7 @@ func (s *suite) createNode(t *testing.T, name string) {
 		"metadata": map[string]any{"name": name, "labels": map[string]string{"kubernetes.io/hostname": name}},
 	}
 	data, _ := json.Marshal(node)
-	if out, err := s.cp.kubectlAs(context.Background(), s.cp.admin, data, "create", "-f", "-"); err != nil {
+	if out, err := s.cp.KubectlAs(context.Background(), s.cp.Admin, data, "create", "-f", "-"); err != nil {
 		t.Fatalf("create node %s: %v\n%s", name, err, out)
 	}
 }
@@ -238,7 +239,7 @@ type nodeCondition struct {
 // condition reads the condition from the Node as kubectl returns it;
 // found is false while NPD has not published it.
 func (s *suite) condition(name, typ string) (c nodeCondition, found bool, err error) {
-	out, err := s.cp.kubectl(context.Background(), "get", "node", name, "-o", "json")
+	out, err := s.cp.Kubectl(context.Background(), "get", "node", name, "-o", "json")
 	if err != nil {
 		return c, false, err
 	}
@@ -263,7 +264,7 @@ func (s *suite) condition(name, typ string) (c nodeCondition, found bool, err er
 func (s *suite) waitCondition(t *testing.T, npd *npdRun, node, typ, status string, timeout time.Duration) nodeCondition {
 	t.Helper()
 	var got nodeCondition
-	err := poll(timeout, 250*time.Millisecond, func() error {
+	err := clustertest.Poll(timeout, 250*time.Millisecond, func() error {
 		npd.alive(t)
 		c, found, err := s.condition(node, typ)
 		switch {
@@ -278,7 +279,7 @@ func (s *suite) waitCondition(t *testing.T, npd *npdRun, node, typ, status strin
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("wait for %s=%s on node %s: %v\nNPD log:\n%s", typ, status, node, err, tail(npd.proc.log, 20))
+		t.Fatalf("wait for %s=%s on node %s: %v\nNPD log:\n%s", typ, status, node, err, clustertest.Tail(npd.proc.Log, 20))
 	}
 	return got
 }
@@ -300,7 +301,7 @@ type event struct {
 // `kubectl describe node` does not show them: a field
 // selector finds them, the one config/kubernetes/README.md documents.
 func (s *suite) events(node, reason, source string) ([]event, error) {
-	out, err := s.cp.kubectl(context.Background(), "get", "events", "--namespace", "default",
+	out, err := s.cp.Kubectl(context.Background(), "get", "events", "--namespace", "default",
 		"--field-selector", "involvedObject.kind=Node,involvedObject.name="+node+",reason="+reason+",source="+source, "-o", "json")
 	if err != nil {
 		return nil, err
@@ -365,7 +366,7 @@ func (s *suite) testScenario(t *testing.T, sc scenario) {
 	}
 
 	// 2. kubectl describe node shows it, as an operator would look.
-	out, err := s.cp.kubectl(context.Background(), "describe", "node", node.Name)
+	out, err := s.cp.Kubectl(context.Background(), "describe", "node", node.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +445,7 @@ func (s *suite) testScenario(t *testing.T, sc scenario) {
 func (s *suite) waitEvents(t *testing.T, node, reason, source string, n int) int {
 	t.Helper()
 	var count int
-	err := poll(settle, 500*time.Millisecond, func() error {
+	err := clustertest.Poll(settle, 500*time.Millisecond, func() error {
 		evs, err := s.events(node, reason, source)
 		if err != nil {
 			return err
@@ -487,7 +488,7 @@ func (s *suite) testBeforeRegistration(t *testing.T) {
 	npd := startNPD(t, s, node, sc.condition)
 
 	ctx := context.Background()
-	err = poll(settle, 250*time.Millisecond, func() error {
+	err = clustertest.Poll(settle, 250*time.Millisecond, func() error {
 		npd.alive(t)
 		v, found, err := npd.gauge(ctx, sc.condition, want.Problem)
 		switch {
@@ -501,7 +502,7 @@ func (s *suite) testBeforeRegistration(t *testing.T) {
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("problem not on NPD's metrics without a Node: %v\nNPD log:\n%s", err, tail(npd.proc.log, 20))
+		t.Fatalf("problem not on NPD's metrics without a Node: %v\nNPD log:\n%s", err, clustertest.Tail(npd.proc.Log, 20))
 	}
 	// Several more plugin runs and failed PATCHes: NPD must not give up.
 	time.Sleep(3 * interval)
@@ -527,7 +528,7 @@ func (s *suite) testManifests(t *testing.T) {
 		if filepath.Base(f) == "kustomization.yaml" {
 			continue // kustomize's input, not an object: testKustomize applies it
 		}
-		out, err := s.cp.kubectl(context.Background(), "apply", "--dry-run=server", "-f", f)
+		out, err := s.cp.Kubectl(context.Background(), "apply", "--dry-run=server", "-f", f)
 		if err != nil {
 			t.Errorf("%s: %v", filepath.Base(f), err)
 			continue
@@ -537,7 +538,7 @@ func (s *suite) testManifests(t *testing.T) {
 
 	// The ConfigMap is generated YAML: check that what the API server
 	// stores is byte for byte what NPD is meant to read.
-	out, err := s.cp.kubectl(context.Background(), "apply", "--dry-run=server", "-o", "json",
+	out, err := s.cp.Kubectl(context.Background(), "apply", "--dry-run=server", "-o", "json",
 		"-f", filepath.Join(s.repo, "config", "kubernetes", "configmap.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -605,7 +606,7 @@ func (s *suite) testRBAC(t *testing.T) {
 			args = append(args, "--namespace", tt.namespace)
 		}
 		// can-i exits 1 for "no": the answer is on stdout either way.
-		out, _ := s.cp.kubectlAs(context.Background(), s.npdKubeconfig, nil, args...)
+		out, _ := s.cp.KubectlAs(context.Background(), s.npdKubeconfig, nil, args...)
 		got := strings.TrimSpace(out) == "yes"
 		if strings.TrimSpace(out) != "yes" && strings.TrimSpace(out) != "no" {
 			t.Errorf("can-i %s %s: unexpected answer %q", tt.verb, tt.resource, out)

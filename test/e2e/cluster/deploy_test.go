@@ -33,7 +33,7 @@ func (s *suite) testKustomize(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(k), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.cp.kubectl(ctx, "kustomize", overlay)
+	out, err := s.cp.Kubectl(ctx, "kustomize", overlay)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func (s *suite) testKustomize(t *testing.T) {
 			t.Errorf("kustomize output has no %s", kind)
 		}
 	}
-	applied, err := s.cp.kubectl(ctx, "apply", "--dry-run=server", "-k", overlay)
+	applied, err := s.cp.Kubectl(ctx, "apply", "--dry-run=server", "-k", overlay)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func (s *suite) testHelmValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := s.cp.kubectlAs(context.Background(), s.cp.admin, ds, "apply", "--dry-run=server", "-f", "-")
+		out, err := s.cp.KubectlAs(context.Background(), s.cp.Admin, ds, "apply", "--dry-run=server", "-f", "-")
 		if err != nil {
 			t.Fatalf("%v\n%s", err, ds)
 		}
@@ -106,7 +106,7 @@ func (s *suite) testHelmValues(t *testing.T) {
 				t.Errorf("helm template output lacks %s", want)
 			}
 		}
-		out, err := s.cp.kubectlAs(context.Background(), s.cp.admin, rendered, "apply", "--dry-run=server", "-f", "-")
+		out, err := s.cp.KubectlAs(context.Background(), s.cp.Admin, rendered, "apply", "--dry-run=server", "-f", "-")
 		if err != nil {
 			t.Fatalf("%v\n%s", err, rendered)
 		}

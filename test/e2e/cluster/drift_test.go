@@ -90,7 +90,7 @@ func (rv referenceVolume) mount(t *testing.T, s *suite, dir string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := s.cp.kubectl(ctx, "get", "configmap", rv.ConfigMap, "--namespace", "kube-system", "-o", "json", "--ignore-not-found")
+	out, err := s.cp.Kubectl(ctx, "get", "configmap", rv.ConfigMap, "--namespace", "kube-system", "-o", "json", "--ignore-not-found")
 	if err != nil {
 		t.Fatalf("read kube-system/%s: %v\n%s", rv.ConfigMap, err, out)
 	}
@@ -148,7 +148,7 @@ func (s *suite) kubeadmNode(t *testing.T, name string) *testNode {
 	copyFile(filepath.Join(node.Root, "usr/lib/systemd/system/kubelet.service"), filepath.Join(testdata, "systemd", "kubelet.service"))
 	copyFile(filepath.Join(node.Root, "usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"), filepath.Join(testdata, "systemd", "10-kubeadm.conf"))
 	copyFile(filepath.Join(node.Root, "var/lib/kubelet/config.yaml"), filepath.Join(testdata, "kubeadm-default.yaml"))
-	copyFile(filepath.Join(node.Root, "etc/kubernetes/pki/ca.crt"), s.cp.pki.CACert)
+	copyFile(filepath.Join(node.Root, "etc/kubernetes/pki/ca.crt"), s.cp.PKI.CACert)
 	sock := filepath.Join(node.Root, "run/containerd/containerd.sock")
 	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func (s *suite) testDrift(t *testing.T) {
 	testdata := filepath.Join(s.repo, "plugins", "kubeletconfig", "testdata")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if out, err := s.cp.kubectl(ctx, "create", "configmap", "kubelet-config", "--namespace", "kube-system",
+	if out, err := s.cp.Kubectl(ctx, "create", "configmap", "kubelet-config", "--namespace", "kube-system",
 		"--from-file=kubelet="+filepath.Join(testdata, "reference-corp.yaml")); err != nil {
 		t.Fatalf("create kube-system/kubelet-config: %v\n%s", err, out)
 	}

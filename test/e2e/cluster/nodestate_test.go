@@ -35,15 +35,15 @@ var nodeStateScenarios = []nodeStateScenario{
 	{name: "wrong-ca", condition: "KubeletCATrustProblem", message: regexp.MustCompile(`^x509 unknown authority`),
 		broken: func(s *suite, t *testing.T, n *testNode) {
 			other := pkitest.NewCA(t, "another-cluster", time.Time{}, time.Time{})
-			s.kubeconfig(t, n, pkitest.KC{Server: s.cp.url, CAData: other.CertPEM, Token: goodToken})
+			s.kubeconfig(t, n, pkitest.KC{Server: s.cp.URL, CAData: other.CertPEM, Token: goodToken})
 		}},
 	{name: "expired-serving-certificate", condition: "KubeletCATrustProblem", message: regexp.MustCompile(`^x509 expired: API server certificate`),
 		broken: func(s *suite, t *testing.T, n *testNode) {
-			s.kubeconfig(t, n, pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), TLSServerName: ExpiredName, Token: goodToken})
+			s.kubeconfig(t, n, pkitest.KC{Server: s.cp.URL, CAData: s.caPEM(t), TLSServerName: ExpiredName, Token: goodToken})
 		}},
 	{name: "wrong-name", condition: "KubeletCATrustProblem", message: regexp.MustCompile(`^x509 wrong name: ` + regexp.QuoteMeta(WrongNameName)),
 		broken: func(s *suite, t *testing.T, n *testNode) {
-			s.kubeconfig(t, n, pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), TLSServerName: WrongNameName, Token: goodToken})
+			s.kubeconfig(t, n, pkitest.KC{Server: s.cp.URL, CAData: s.caPEM(t), TLSServerName: WrongNameName, Token: goodToken})
 		}},
 	{name: "apiserver-refused", condition: "KubeletAPIServerUnreachable", message: regexp.MustCompile(`^connection refused`),
 		broken: func(s *suite, t *testing.T, n *testNode) {
@@ -54,12 +54,12 @@ var nodeStateScenarios = []nodeStateScenario{
 			s.clientCert(t, n, time.Now().Add(-400*24*time.Hour), time.Now().Add(-time.Hour))
 			// With the bootstrap file at hand the kubelet can re-bootstrap:
 			// the certificate is the problem, not the bootstrap.
-			pkitest.Write(t, n.Root, "/etc/kubernetes/bootstrap-kubelet.conf", pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), Token: goodToken}.YAML(), 0o600)
+			pkitest.Write(t, n.Root, "/etc/kubernetes/bootstrap-kubelet.conf", pkitest.KC{Server: s.cp.URL, CAData: s.caPEM(t), Token: goodToken}.YAML(), 0o600)
 		}},
 	{name: "bootstrap-token-malformed", condition: "KubeletBootstrapProblem", message: regexp.MustCompile(`^bootstrap token malformed`),
 		broken: func(s *suite, t *testing.T, n *testNode) {
 			os.Remove(filepath.Join(n.Root, "/etc/kubernetes/kubelet.conf"))
-			pkitest.Write(t, n.Root, "/etc/kubernetes/bootstrap-kubelet.conf", pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), Token: plantedToken}.YAML(), 0o600)
+			pkitest.Write(t, n.Root, "/etc/kubernetes/bootstrap-kubelet.conf", pkitest.KC{Server: s.cp.URL, CAData: s.caPEM(t), Token: plantedToken}.YAML(), 0o600)
 		}},
 }
 
@@ -87,7 +87,7 @@ func (s *suite) testNodeState(t *testing.T, sc nodeStateScenario) {
 	if got.Reason != want.Problem || !sc.message.MatchString(got.Message) {
 		t.Errorf("got %s %q, want %s matching %s", got.Reason, got.Message, want.Problem, sc.message)
 	}
-	out, err := s.cp.kubectl(t.Context(), "get", "node", node.Name, "-o", "yaml")
+	out, err := s.cp.Kubectl(t.Context(), "get", "node", node.Name, "-o", "yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func (s *suite) testNodeState(t *testing.T, sc nodeStateScenario) {
 func (s *suite) fixed(t *testing.T, n *testNode) {
 	s.clientCert(t, n, time.Now().Add(-time.Hour), time.Now().Add(300*24*time.Hour))
 	cur := "/var/lib/kubelet/pki/kubelet-client-current.pem"
-	s.kubeconfig(t, n, pkitest.KC{Server: s.cp.url, CAData: s.caPEM(t), CertPath: cur, KeyPath: cur})
+	s.kubeconfig(t, n, pkitest.KC{Server: s.cp.URL, CAData: s.caPEM(t), CertPath: cur, KeyPath: cur})
 }
 
 func (s *suite) kubeconfig(t *testing.T, n *testNode, kc pkitest.KC) {
@@ -127,7 +127,7 @@ func (s *suite) clientCert(t *testing.T, n *testNode, notBefore, notAfter time.T
 // caPEM is the cluster CA, for a kubeconfig's certificate-authority-data
 // (a file path would have to be under the node's root).
 func (s *suite) caPEM(t *testing.T) []byte {
-	b, err := os.ReadFile(s.cp.pki.CACert)
+	b, err := os.ReadFile(s.cp.PKI.CACert)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,5 +136,5 @@ func (s *suite) caPEM(t *testing.T) []byte {
 
 // clusterCA is the cluster CA with its key, to sign node certificates.
 func (s *suite) clusterCA(t *testing.T) *pkitest.Pair {
-	return &pkitest.Pair{Cert: s.cp.pki.ca, Key: s.cp.pki.caKey}
+	return s.cp.PKI.CAPair()
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/clustertest"
 )
 
 // monitorConfig is the part of an NPD custom-plugin-monitor file the suite
@@ -252,7 +254,7 @@ func rewriteArgs(args []string, node *testNode) []string {
 
 // npdRun is one real node-problem-detector serving one test node.
 type npdRun struct {
-	proc    *proc
+	proc    *clustertest.Proc
 	metrics string // http://127.0.0.1:PORT/metrics
 }
 
@@ -285,14 +287,14 @@ func startNPD(t *testing.T, s *suite, node *testNode, conditions ...string) *npd
 		files = append(files, dst)
 	}
 	sort.Strings(files)
-	port, err := freePort()
+	port, err := clustertest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The host install's form (config/systemd/kubelet-doctor-npd.service of
 	// `make dist`): no server in the URL, NPD takes it from the kubeconfig.
 	override := "?inClusterConfig=false&auth=" + url.QueryEscape(s.npdKubeconfig)
-	p, err := startProc(t, dir, "node-problem-detector", 40, []string{"NODE_NAME=" + node.Name}, s.npd,
+	p, err := clustertest.StartProc(t, dir, "node-problem-detector", 40, []string{"NODE_NAME=" + node.Name}, s.npd,
 		"--hostname-override", node.Name,
 		"--apiserver-override", override,
 		// /healthz and /conditions are not needed: conditions are read from
@@ -309,7 +311,7 @@ func startNPD(t *testing.T, s *suite, node *testNode, conditions ...string) *npd
 	// stop NPD, then wait for plugin runs it left behind before the temp
 	// dirs are removed.
 	t.Cleanup(func() {
-		p.stop()
+		p.Stop()
 		if err := waitGone(s.bin, node.Root, 15*time.Second); err != nil {
 			t.Errorf("plugin runs outlived NPD: %v", err)
 		}
@@ -318,7 +320,7 @@ func startNPD(t *testing.T, s *suite, node *testNode, conditions ...string) *npd
 		// API server names NPD's ServiceAccount in it; the plugin's own
 		// lines in this log quote the kubelet's denials (system:node,
 		// system:anonymous) and rule names such as forbidden-anonymous.
-		if data, err := os.ReadFile(p.log); err == nil {
+		if data, err := os.ReadFile(p.Log); err == nil {
 			for _, line := range strings.Split(string(data), "\n") {
 				if strings.Contains(line, `forbidden: User "system:serviceaccount:`) || strings.Contains(line, `forbidden: User \"system:serviceaccount:`) {
 					t.Errorf("NPD was denied by the API server (rbac.yaml): %s", line)
@@ -334,8 +336,8 @@ func startNPD(t *testing.T, s *suite, node *testNode, conditions ...string) *npd
 // time out and hide the reason.
 func (r *npdRun) alive(t *testing.T) {
 	t.Helper()
-	if done, err := r.proc.exited(); done {
-		t.Fatalf("node-problem-detector exited (%v):\n%s", err, tail(r.proc.log, 30))
+	if done, err := r.proc.Exited(); done {
+		t.Fatalf("node-problem-detector exited (%v):\n%s", err, clustertest.Tail(r.proc.Log, 30))
 	}
 }
 

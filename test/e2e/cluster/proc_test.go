@@ -3,121 +3,11 @@ package cluster_test
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
-	"testing"
 	"time"
 )
-
-// proc is a process the suite started, in its own process group so that
-// stopping it also stops whatever it forked.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string // combined stdout+stderr
-	done chan struct{}
-	err  error // exit status, valid after done is closed
-}
-
-// startProc starts bin with args, output to DIR/NAME.log, and registers its
-// stop in t.Cleanup: no test leaves a control plane or an NPD behind, even
-// when it fails half-way.
-//
-// On failure the last tailLines lines of its output go to the test log: the
-// log file itself is in a temp dir that the test removes.
-func startProc(t testing.TB, dir, name string, tailLines int, env []string, bin string, args ...string) (*proc, error) {
-	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("create log for %s: %w", name, err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid: true,
-		// A killed test binary (timeout, ^C) cannot run its cleanups; the
-		// kernel then kills the child instead of leaving etcd or the
-		// apiserver listening.
-		Pdeathsig: syscall.SIGKILL,
-	}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("last lines of %s:\n%s", name, tail(logPath, tailLines))
-		}
-	})
-	return p, nil
-}
-
-// exited reports whether the process has ended, and how.
-func (p *proc) exited() (bool, error) {
-	select {
-	case <-p.done:
-		return true, p.err
-	default:
-		return false, nil
-	}
-}
-
-// stop sends SIGTERM to the process group, waits a little for a clean exit
-// (etcd flushes, NPD stops its monitors) and then SIGKILLs the group.
-func (p *proc) stop() {
-	pgid := p.cmd.Process.Pid
-	if done, _ := p.exited(); done {
-		// The leader is gone but a child may still hold the group.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		return
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	<-p.done
-}
-
-// tail returns the last n lines of a file, for failure reports.
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// freePort asks the kernel for an unused loopback port. The port is
-// released before the caller binds it, so a collision is possible but
-// unlikely; fixed ports would collide with parallel runs every time.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // waitGone waits until no process that runs bin has marker among its
 // arguments: plugin runs NPD started in their own process groups outlive an
@@ -163,20 +53,4 @@ func findProcs(bin, marker string) []int {
 		}
 	}
 	return pids
-}
-
-// poll calls fn every interval until it returns nil or timeout passes; the
-// error then carries fn's last error, which says what was still missing.
-func poll(timeout, interval time.Duration, fn func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %v: %w", timeout, err)
-		}
-		time.Sleep(interval)
-	}
 }

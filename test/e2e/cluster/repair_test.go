@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/clustertest"
 )
 
 // The repair scenario: the real Cluster API v1.14.2 core manager (KD_CAPI,
@@ -159,11 +161,11 @@ func (s *suite) testRepair(t *testing.T) {
 	defer cancel()
 	s.installCAPI(t, capi)
 
-	admin, err := os.ReadFile(s.cp.admin)
+	admin, err := os.ReadFile(s.cp.Admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := portOf(s.cp.url)
+	port, err := portOf(s.cp.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,14 +263,14 @@ func (s *suite) installCAPI(t *testing.T, capi string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Dir(capi)
-	if out, err := s.cp.kubectl(ctx, "apply", "--server-side", "-f", filepath.Join(dir, "crd")); err != nil {
+	if out, err := s.cp.Kubectl(ctx, "apply", "--server-side", "-f", filepath.Join(dir, "crd")); err != nil {
 		t.Fatalf("install Cluster API CRDs: %v\n%s", err, out)
 	}
 	s.apply(t, standInCRDs())
-	if out, err := s.cp.kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"); err != nil {
+	if out, err := s.cp.Kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"); err != nil {
 		t.Fatalf("CRDs not established: %v\n%s", err, out)
 	}
-	cert, key, err := s.cp.pki.issue("capi-webhook", &x509.Certificate{
+	cert, key, err := s.cp.PKI.Issue("capi-webhook", &x509.Certificate{
 		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	})
@@ -277,13 +279,13 @@ func (s *suite) installCAPI(t *testing.T, capi string) {
 	}
 	ports := make([]int, 3)
 	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
+		if ports[i], err = clustertest.FreePort(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	webhookPort, healthPort, diagPort := ports[0], ports[1], ports[2]
-	p, err := startProc(t, t.TempDir(), "capi-manager", 60, nil, capi,
-		"--kubeconfig="+s.cp.admin,
+	p, err := clustertest.StartProc(t, t.TempDir(), "capi-manager", 60, nil, capi,
+		"--kubeconfig="+s.cp.Admin,
 		"--leader-elect=false",
 		"--webhook-port="+strconv.Itoa(webhookPort),
 		"--webhook-cert-dir="+filepath.Dir(cert),
@@ -298,8 +300,8 @@ func (s *suite) installCAPI(t *testing.T, capi string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = poll(90*time.Second, 500*time.Millisecond, func() error {
-		if done, err := p.exited(); done {
+	err = clustertest.Poll(90*time.Second, 500*time.Millisecond, func() error {
+		if done, err := p.Exited(); done {
 			return fmt.Errorf("capi-manager exited: %v", err)
 		}
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", healthPort))
@@ -313,9 +315,9 @@ func (s *suite) installCAPI(t *testing.T, capi string) {
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("capi-manager not ready: %v\n%s", err, tail(p.log, 40))
+		t.Fatalf("capi-manager not ready: %v\n%s", err, clustertest.Tail(p.Log, 40))
 	}
-	hooks, err := webhooks(filepath.Join(dir, "webhook", "manifests.yaml"), fmt.Sprintf("https://127.0.0.1:%d", webhookPort), s.cp.pki.CACert)
+	hooks, err := webhooks(filepath.Join(dir, "webhook", "manifests.yaml"), fmt.Sprintf("https://127.0.0.1:%d", webhookPort), s.cp.PKI.CACert)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,14 +369,14 @@ func webhooks(manifests, base, caFile string) ([]byte, error) {
 // apply applies objects (YAML or JSON stream) as the admin.
 func (s *suite) apply(t *testing.T, objects []byte) {
 	t.Helper()
-	if out, err := s.cp.kubectlAs(context.Background(), s.cp.admin, objects, "apply", "-f", "-"); err != nil {
+	if out, err := s.cp.KubectlAs(context.Background(), s.cp.Admin, objects, "apply", "-f", "-"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
 }
 
 func (s *suite) patchStatus(t *testing.T, group, kind, name, patch string) {
 	t.Helper()
-	if out, err := s.cp.kubectl(context.Background(), "patch", kind+"."+group, name, "-n", repairNS,
+	if out, err := s.cp.Kubectl(context.Background(), "patch", kind+"."+group, name, "-n", repairNS,
 		"--subresource=status", "--type=merge", "-p", patch); err != nil {
 		t.Fatalf("patch %s status: %v\n%s", kind, err, out)
 	}
@@ -386,7 +388,7 @@ func (s *suite) patchStatus(t *testing.T, group, kind, name, patch string) {
 func (s *suite) playProvider(ctx context.Context, t *testing.T) {
 	done := map[string]bool{}
 	for ctx.Err() == nil {
-		out, err := s.cp.kubectl(ctx, "get", "kdinframachine."+infraGroup, "-n", repairNS, "-o", "json")
+		out, err := s.cp.Kubectl(ctx, "get", "kdinframachine."+infraGroup, "-n", repairNS, "-o", "json")
 		if err == nil {
 			var list struct {
 				Items []struct {
@@ -417,11 +419,11 @@ func (s *suite) playProvider(ctx context.Context, t *testing.T) {
 
 func (s *suite) provision(ctx context.Context, name string) error {
 	providerID := "kubelet-doctor-e2e://" + name
-	if _, err := s.cp.kubectl(ctx, "patch", "kdinframachine."+infraGroup, name, "-n", repairNS, "--type=merge",
+	if _, err := s.cp.Kubectl(ctx, "patch", "kdinframachine."+infraGroup, name, "-n", repairNS, "--type=merge",
 		"-p", fmt.Sprintf(`{"spec":{"providerID":%q}}`, providerID)); err != nil {
 		return err
 	}
-	if _, err := s.cp.kubectl(ctx, "patch", "kdinframachine."+infraGroup, name, "-n", repairNS, "--subresource=status", "--type=merge",
+	if _, err := s.cp.Kubectl(ctx, "patch", "kdinframachine."+infraGroup, name, "-n", repairNS, "--subresource=status", "--type=merge",
 		"-p", `{"status":{"ready":true,"initialization":{"provisioned":true}}}`); err != nil {
 		return err
 	}
@@ -430,7 +432,7 @@ func (s *suite) provision(ctx context.Context, name string) error {
 		"metadata": map[string]any{"name": name, "labels": map[string]string{"kubernetes.io/hostname": name}},
 		"spec":     map[string]any{"providerID": providerID},
 	})
-	if out, err := s.cp.kubectlAs(ctx, s.cp.admin, node, "create", "-f", "-"); err != nil && !strings.Contains(err.Error(), "AlreadyExists") {
+	if out, err := s.cp.KubectlAs(ctx, s.cp.Admin, node, "create", "-f", "-"); err != nil && !strings.Contains(err.Error(), "AlreadyExists") {
 		return fmt.Errorf("create node: %w: %s", err, out)
 	}
 	return nil
@@ -456,7 +458,7 @@ type machine struct {
 
 func (s *suite) machines(t *testing.T) []machine {
 	t.Helper()
-	out, err := s.cp.kubectl(context.Background(), "get", "machines.cluster.x-k8s.io", "-n", repairNS, "-o", "json")
+	out, err := s.cp.Kubectl(context.Background(), "get", "machines.cluster.x-k8s.io", "-n", repairNS, "-o", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +474,7 @@ func (s *suite) machines(t *testing.T) []machine {
 func (s *suite) waitMachinesWithNodes(t *testing.T, n int) map[string]string {
 	t.Helper()
 	var got map[string]string
-	err := poll(repairWait, repairPolls, func() error {
+	err := clustertest.Poll(repairWait, repairPolls, func() error {
 		got = map[string]string{}
 		ms := s.machines(t)
 		for _, m := range ms {
@@ -486,7 +488,7 @@ func (s *suite) waitMachinesWithNodes(t *testing.T, n int) map[string]string {
 		return nil
 	})
 	if err != nil {
-		out, _ := s.cp.kubectl(context.Background(), "get", "cluster,machineset,machine,kdinframachine", "-n", repairNS, "-o", "yaml")
+		out, _ := s.cp.Kubectl(context.Background(), "get", "cluster,machineset,machine,kdinframachine", "-n", repairNS, "-o", "yaml")
 		t.Fatalf("machines with nodes: %v\n%s", err, out)
 	}
 	return got
@@ -514,7 +516,7 @@ func (s *suite) machineCondition(t *testing.T, name, typ string) (status, messag
 func (s *suite) waitMachineUnhealthy(t *testing.T, name string) string {
 	t.Helper()
 	var msg string
-	err := poll(repairWait, 100*time.Millisecond, func() error {
+	err := clustertest.Poll(repairWait, 100*time.Millisecond, func() error {
 		st, m, found := s.machineCondition(t, name, "HealthCheckSucceeded")
 		if found && st == "False" {
 			msg = m
@@ -534,8 +536,8 @@ func (s *suite) waitGone(t *testing.T, kind, name string) {
 	if kind == "machine" {
 		resource = "machines.cluster.x-k8s.io"
 	}
-	err := poll(repairWait, repairPolls, func() error {
-		_, err := s.cp.kubectl(context.Background(), "get", resource, name, "-n", repairNS)
+	err := clustertest.Poll(repairWait, repairPolls, func() error {
+		_, err := s.cp.Kubectl(context.Background(), "get", resource, name, "-n", repairNS)
 		if err != nil && strings.Contains(err.Error(), "NotFound") {
 			return nil
 		}
@@ -548,7 +550,7 @@ func (s *suite) waitGone(t *testing.T, kind, name string) {
 
 func (s *suite) machineEvents(t *testing.T, machineName, reason string) int {
 	t.Helper()
-	out, err := s.cp.kubectl(context.Background(), "get", "events", "-n", repairNS, "--field-selector",
+	out, err := s.cp.Kubectl(context.Background(), "get", "events", "-n", repairNS, "--field-selector",
 		"involvedObject.kind=Machine,involvedObject.name="+machineName+",reason="+reason, "-o", "json")
 	if err != nil {
 		t.Fatal(err)
@@ -577,8 +579,8 @@ func (w *nodeWatch) cordoned() bool {
 func (s *suite) watchNode(ctx context.Context, t *testing.T, name string) *nodeWatch {
 	t.Helper()
 	w := &nodeWatch{}
-	cmd := exec.CommandContext(ctx, s.cp.kapi, "kubectl", "--kubeconfig", s.cp.admin, "get", "node", name, "--watch", "-o", "json")
-	cmd.Env = append(os.Environ(), "KUBECACHEDIR="+filepath.Join(s.cp.dir, "kubectl-cache"))
+	cmd := exec.CommandContext(ctx, s.cp.Kapi, "kubectl", "--kubeconfig", s.cp.Admin, "get", "node", name, "--watch", "-o", "json")
+	cmd.Env = append(os.Environ(), s.cp.KubectlEnv()...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

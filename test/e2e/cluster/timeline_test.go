@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // timeline builds a node's journal in time order (sd_journal's realtime
@@ -13,7 +13,7 @@ import (
 type timeline struct {
 	node    string
 	t       time.Time
-	entries []export.Entry
+	entries []journalexport.Entry
 }
 
 func newTimeline(node string, start time.Time) *timeline {
@@ -35,8 +35,8 @@ func (tl *timeline) after(d time.Duration) *timeline { return tl.at(tl.t.Add(d))
 // kubelet appends a klog line from the kubelet: sev is I, W, E or F, src the
 // "file.go:line" of the call site, msg the rest (structured or not).
 func (tl *timeline) kubelet(sev byte, src, msg string) *timeline {
-	line := fmt.Sprintf("%c%s %7d %s] %s", sev, tl.t.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg)
-	return tl.add(export.Kubelet(tl.t, line))
+	line := fmt.Sprintf("%c%s %7d %s] %s", sev, tl.t.UTC().Format("0102 15:04:05.000000"), journalexport.KubeletPID, src, msg)
+	return tl.add(journalexport.Kubelet(tl.t, line))
 }
 
 // kubeletf is kubelet with the node name substituted for every %[1]s.
@@ -46,10 +46,10 @@ func (tl *timeline) kubeletf(sev byte, src, format string) *timeline {
 
 // systemd appends PID 1's own entry about kubelet.service.
 func (tl *timeline) systemd(msg string) *timeline {
-	return tl.add(export.Systemd(tl.t, "kubelet.service", msg))
+	return tl.add(journalexport.Systemd(tl.t, "kubelet.service", msg))
 }
 
-func (tl *timeline) add(e export.Entry) *timeline {
+func (tl *timeline) add(e journalexport.Entry) *timeline {
 	tl.entries = append(tl.entries, e)
 	// Strictly increasing timestamps keep the order unambiguous for readers.
 	tl.t = tl.t.Add(time.Millisecond)

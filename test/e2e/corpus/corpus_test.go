@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 const seqDir = "../../../internal/rules/testdata/corpus/sequences"
@@ -62,13 +62,13 @@ func loadExpected(t *testing.T) []expectation {
 // entries reads a sequence (seconds_ago, kind, message) as journal entries
 // dated from now; equal or backward times are moved 1µs after the previous
 // entry, since a journal file is written in time order.
-func entries(t *testing.T, file string, now time.Time) []export.Entry {
+func entries(t *testing.T, file string, now time.Time) []journalexport.Entry {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(seqDir, file))
 	if err != nil {
 		t.Fatalf("read sequence: %v", err)
 	}
-	var out []export.Entry
+	var out []journalexport.Entry
 	var last time.Time
 	for i, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
 		fs := strings.SplitN(line, "\t", 3)
@@ -86,9 +86,9 @@ func entries(t *testing.T, file string, now time.Time) []export.Entry {
 		last = at
 		switch fs[1] {
 		case "kubelet":
-			out = append(out, export.Kubelet(at, fs[2]))
+			out = append(out, journalexport.Kubelet(at, fs[2]))
 		case "systemd":
-			out = append(out, export.Systemd(at, "kubelet.service", fs[2]))
+			out = append(out, journalexport.Systemd(at, "kubelet.service", fs[2]))
 		default:
 			t.Fatalf("%s:%d: kind %q", file, i+1, fs[1])
 		}
@@ -101,7 +101,7 @@ func binary(t *testing.T) string {
 	if bin == "" {
 		t.Skip("KD_BIN (the built kubelet-doctor, make build) is not set; `make e2e` and `make test` set it")
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Fatalf("systemd-journal-remote is needed to write real journal files (make deps): %v", err)
 	}
 	return bin
@@ -123,8 +123,8 @@ func TestSequences(t *testing.T) {
 	for _, file := range order {
 		t.Run(strings.TrimSuffix(file, ".tsv"), func(t *testing.T) {
 			root := t.TempDir()
-			journal := filepath.Join(root, "var", "log", "journal", export.MachineID, "system.journal")
-			if err := export.Append(journal, entries(t, file, now)); err != nil {
+			journal := filepath.Join(root, "var", "log", "journal", journalexport.MachineID, "system.journal")
+			if err := journalexport.Append(journal, entries(t, file, now)); err != nil {
 				t.Fatalf("write journal: %v", err)
 			}
 			state := t.TempDir()

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 const (
@@ -56,8 +56,8 @@ var rows = []row{
 	{"forged systemd exits raise no crash loop", "", func(f *F, n *node) {
 		n.healthy()
 		fake := func(msg string) entry {
-			return func(at time.Time) export.Entry {
-				return export.Entry{Time: at, Message: msg, Unit: "session-1.scope", Identifier: "systemd", PID: 4000,
+			return func(at time.Time) journalexport.Entry {
+				return journalexport.Entry{Time: at, Message: msg, Unit: "session-1.scope", Identifier: "systemd", PID: 4000,
 					AboutUnit: "kubelet.service", Fields: map[string]string{"_UID": "1000", "_TRANSPORT": "journal"}}
 			}
 		}
@@ -225,7 +225,7 @@ var rows = []row{
 		n.healthy()
 		n.caFailures(-2*time.Minute, 5)
 		n.expect(n.check(caTrust), 1, "unknown authority")
-		if _, err := export.Archive(n.file); err != nil {
+		if _, err := journalexport.Archive(n.file); err != nil {
 			f.Fatal(err)
 		}
 		n.append(-time.Minute, kubelet('I', "kubelet.go:2400", `"SyncLoop (PLEG): event for pod" pod="kube-system/kube-proxy-abcde"`))
@@ -355,13 +355,13 @@ var rows = []row{
 		// older by the wall clock than the crash loop, newer in fact.
 		n.boot = "0123456789abcdef0123456789abcdef"
 		at := time.Now().Add(-40 * time.Minute)
-		var es []export.Entry
+		var es []journalexport.Entry
 		for i, e := range append(append([]entry{}, started...), kubelet('I', "kubelet.go:2488", `"Starting kubelet main sync loop"`), registered) {
 			x := e(at.Add(time.Duration(i) * time.Second))
 			x.BootID, x.Monotonic = n.boot, time.Duration(20+i)*time.Second
 			es = append(es, x)
 		}
-		if err := export.Append(n.file, es); err != nil {
+		if err := journalexport.Append(n.file, es); err != nil {
 			f.Fatal(err)
 		}
 		// Six minutes into the new boot, and 45 minutes in: by then its
@@ -485,11 +485,11 @@ func mkfifo(f *F, path string) {
 func manyArchives(f *F, n *node, k int) {
 	tmpl := filepath.Join(f.TempDir(), "system.journal")
 	old := time.Now().Add(-30 * 24 * time.Hour)
-	var es []export.Entry
+	var es []journalexport.Entry
 	for i := 0; i < 20; i++ {
-		es = append(es, export.Kubelet(old.Add(time.Duration(i)*time.Second), klog(old, 'I', "kubelet.go:2400", `"SyncLoop (PLEG): event for pod"`)))
+		es = append(es, journalexport.Kubelet(old.Add(time.Duration(i)*time.Second), klog(old, 'I', "kubelet.go:2400", `"SyncLoop (PLEG): event for pod"`)))
 	}
-	if err := export.Append(tmpl, es); err != nil {
+	if err := journalexport.Append(tmpl, es); err != nil {
 		f.Fatal(err)
 	}
 	paths := make([]string, k)
@@ -497,7 +497,7 @@ func manyArchives(f *F, n *node, k int) {
 		at := old.Add(time.Duration(i) * 10 * time.Minute)
 		paths[i] = filepath.Join(n.jdir, fmt.Sprintf("system@%032x-%016x-%016x.journal", 1, i*20+1, at.UnixMicro()))
 	}
-	if err := export.SparseCopy(tmpl, paths...); err != nil {
+	if err := journalexport.SparseCopy(tmpl, paths...); err != nil {
 		f.Fatal(err)
 	}
 	for i, p := range paths {

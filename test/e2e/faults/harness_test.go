@@ -1,6 +1,6 @@
 // Package faults is the fault matrix: the real kubelet-doctor binary
 // (KD_BIN) on real journal files (systemd-journal-remote, through
-// internal/journal/export) and a real state directory, made to lie, hang,
+// test/journalexport) and a real state directory, made to lie, hang,
 // crash or leak the ways a hostile or unlucky node would try. Each row
 // asserts the exit code, that the message names the cause, and that no
 // later run is wrong.
@@ -29,7 +29,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // needBin returns KD_BIN: skips when unset, fails when it cannot be run.
@@ -42,7 +42,7 @@ func needBin(t *testing.T) string {
 	if out, err := exec.Command(bin, "version").CombinedOutput(); err != nil {
 		t.Fatalf("KD_BIN=%s is not usable: %v: %s", bin, err, out)
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
 	return bin
@@ -136,37 +136,37 @@ func newNode(f *F, bin string) *node {
 	if err := os.Chmod(root, 0o755); err != nil {
 		f.Fatal(err)
 	}
-	jdir := filepath.Join(root, "var", "log", "journal", export.MachineID)
+	jdir := filepath.Join(root, "var", "log", "journal", journalexport.MachineID)
 	if err := os.MkdirAll(jdir, 0o755); err != nil {
 		f.Fatal(err)
 	}
 	return &node{f: f, bin: bin, root: root, jdir: jdir, file: filepath.Join(jdir, "system.journal"),
-		state: filepath.Join(root, "var", "lib", "kubelet-doctor"), boot: export.ProcessBootID()}
+		state: filepath.Join(root, "var", "lib", "kubelet-doctor"), boot: journalexport.ProcessBootID()}
 }
 
 // entry makes a journal entry dated at.
-type entry func(at time.Time) export.Entry
+type entry func(at time.Time) journalexport.Entry
 
 // klog formats a kubelet klog line dated at.
 func klog(at time.Time, level byte, src, msg string) string {
-	return fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg)
+	return fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), journalexport.KubeletPID, src, msg)
 }
 
 // kubelet is the kubelet's own entry (kubelet.service, root).
 func kubelet(level byte, src, msg string) entry {
-	return func(at time.Time) export.Entry { return export.Kubelet(at, klog(at, level, src, msg)) }
+	return func(at time.Time) journalexport.Entry { return journalexport.Kubelet(at, klog(at, level, src, msg)) }
 }
 
 // systemd is PID 1's entry about kubelet.service.
 func systemd(msg string) entry {
-	return func(at time.Time) export.Entry { return export.Systemd(at, "kubelet.service", msg) }
+	return func(at time.Time) journalexport.Entry { return journalexport.Systemd(at, "kubelet.service", msg) }
 }
 
 // forged is what `logger -t kubelet` by uid 1000 makes: the kubelet's
 // identifier and text, journald's own fields say who sent it.
 func forged(level byte, src, msg string) entry {
-	return func(at time.Time) export.Entry {
-		return export.Logger(at, 1000, "kubelet", klog(at, level, src, msg))
+	return func(at time.Time) journalexport.Entry {
+		return journalexport.Logger(at, 1000, "kubelet", klog(at, level, src, msg))
 	}
 }
 
@@ -206,7 +206,7 @@ func (n *node) append(offset time.Duration, es ...entry) {
 
 func (n *node) appendTo(file string, at time.Time, es ...entry) {
 	n.f.Helper()
-	out := make([]export.Entry, 0, len(es))
+	out := make([]journalexport.Entry, 0, len(es))
 	for _, e := range es {
 		if !at.After(n.last) {
 			at = n.last.Add(time.Millisecond)
@@ -221,7 +221,7 @@ func (n *node) appendTo(file string, at time.Time, es ...entry) {
 		}
 		out = append(out, x)
 	}
-	if err := export.Append(file, out); err != nil {
+	if err := journalexport.Append(file, out); err != nil {
 		n.f.Fatalf("append to the node's journal: %v", err)
 	}
 }

@@ -11,52 +11,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/clustertest"
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
 // configDir is config/npd relative to this package: the shipped monitors
 // name the conditions and their problem reasons.
 var configDir = filepath.Join("..", "..", "..", "config", "npd")
-
-// monitor is one shipped NPD file's permanent condition.
-type monitor struct {
-	file, condition, reason string
-}
-
-// monitors reads config/npd: one file per condition (the alerts file has
-// only temporary rules and is skipped).
-func monitors(t *testing.T) []monitor {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(configDir, "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no NPD config in %s: %v", configDir, err)
-	}
-	var out []monitor
-	for _, f := range files {
-		var cfg struct {
-			Rules []struct{ Type, Condition, Reason string }
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, r := range cfg.Rules {
-			if r.Type == "permanent" {
-				out = append(out, monitor{file: f, condition: r.Condition, reason: r.Reason})
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].condition < out[j].condition })
-	return out
-}
 
 // verdict is a condition's status: "True", "False" or "Unknown".
 type verdict struct {
@@ -65,12 +31,12 @@ type verdict struct {
 
 // checkAll runs `kubelet-doctor check` for every condition on the node's
 // journal as of now, all on one state directory as NPD would.
-func checkAll(t *testing.T, bin, journalDir, stateDir string, now time.Time, grace time.Duration, conds []monitor) map[string]verdict {
+func checkAll(t *testing.T, bin, journalDir, stateDir string, now time.Time, grace time.Duration, conds []npdtest.Monitor) map[string]verdict {
 	t.Helper()
 	out := map[string]verdict{}
 	root := emptyRoot(t, stateDir)
 	for _, m := range conds {
-		cmd := exec.Command(bin, "check", m.condition, "--root", root, "--healthz-url", "-",
+		cmd := exec.Command(bin, "check", m.Condition, "--root", root, "--healthz-url", "-",
 			"--journal-dir", journalDir, "--state-dir", stateDir,
 			"--now", now.UTC().Format(time.RFC3339Nano), "--boot-grace", grace.String())
 		stdout, err := cmd.Output()
@@ -83,9 +49,9 @@ func checkAll(t *testing.T, bin, journalDir, stateDir string, now time.Time, gra
 		case errors.As(err, &ee) && ee.ExitCode() == 2:
 			status = "Unknown"
 		default:
-			t.Fatalf("kubelet-doctor check %s: %v: %s", m.condition, err, stdout)
+			t.Fatalf("kubelet-doctor check %s: %v: %s", m.Condition, err, stdout)
 		}
-		out[m.condition] = verdict{status: status, message: strings.TrimSpace(string(stdout))}
+		out[m.Condition] = verdict{status: status, message: strings.TrimSpace(string(stdout))}
 	}
 	return out
 }
@@ -95,14 +61,14 @@ func checkAll(t *testing.T, bin, journalDir, stateDir string, now time.Time, gra
 // --now/--boot-grace added so that NPD evaluates the recorded moment), and
 // returns each condition's status from NPD's problem_gauge once every rule
 // has run twice.
-func npdCheck(t *testing.T, npdBin, bin, dir, journalDir string, now time.Time, grace time.Duration, conds []monitor) map[string]string {
+func npdCheck(t *testing.T, npdBin, bin, dir, journalDir string, now time.Time, grace time.Duration, conds []npdtest.Monitor) map[string]string {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	var files []string
 	for _, m := range conds {
-		src, err := os.ReadFile(m.file)
+		src, err := os.ReadFile(m.File)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,52 +96,27 @@ func npdCheck(t *testing.T, npdBin, bin, dir, journalDir string, now time.Time, 
 			rule["args"] = args
 		}
 		out, _ := json.MarshalIndent(cfg, "", "  ")
-		f := filepath.Join(dir, filepath.Base(m.file))
+		f := filepath.Join(dir, filepath.Base(m.File))
 		if err := os.WriteFile(f, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, f)
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "npd.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd := exec.Command(npdBin, "--enable-k8s-exporter=false", "--prometheus-address=127.0.0.1",
-		"--prometheus-port="+strconv.Itoa(port), "--config.custom-plugin-monitor="+strings.Join(files, ","), "-v=3")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start NPD: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	defer func() {
-		// NPD runs each plugin in a process group of its own: freeze NPD,
-		// kill its children's groups, then NPD's.
-		pid := cmd.Process.Pid
-		_ = syscall.Kill(pid, syscall.SIGSTOP)
-		for _, c := range childrenOf(pid) {
-			_ = syscall.Kill(-c, syscall.SIGKILL)
-		}
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		<-done
-	}()
-	err = poll(90*time.Second, 250*time.Millisecond, func() error {
+	npd := npdtest.Start(t, npdBin, dir, files)
+	// Stopped as soon as the verdicts are read (t.Cleanup's Stop then does
+	// nothing): an NPD running every rule each second would load the cores
+	// while the other scenarios still run.
+	defer npd.Stop()
+	err := clustertest.Poll(90*time.Second, 250*time.Millisecond, func() error {
 		select {
-		case <-done:
-			return fmt.Errorf("NPD exited: %s", tail(logPath, 10))
+		case <-npd.Done():
+			return fmt.Errorf("NPD exited: %s", clustertest.Tail(npd.Log, 10))
 		default:
 		}
-		log, _ := os.ReadFile(logPath)
+		log, _ := os.ReadFile(npd.Log)
 		for _, m := range conds {
-			if n := strings.Count(string(log), "Rule: &{Type:permanent Condition:"+m.condition+" "); n < 2 {
-				return fmt.Errorf("%s: %d runs", m.condition, n)
+			if n := strings.Count(string(log), "Rule: &{Type:permanent Condition:"+m.Condition+" "); n < 2 {
+				return fmt.Errorf("%s: %d runs", m.Condition, n)
 			}
 		}
 		return nil
@@ -183,15 +124,15 @@ func npdCheck(t *testing.T, npdBin, bin, dir, journalDir string, now time.Time, 
 	if err != nil {
 		t.Fatalf("NPD: %v", err)
 	}
-	gauges, err := scrapeGauges(port)
+	gauges, err := scrapeGauges(npd.Port)
 	if err != nil {
 		t.Fatalf("NPD metrics: %v", err)
 	}
 	out := map[string]string{}
 	for _, m := range conds {
-		out[m.condition] = "False"
-		if gauges[m.condition+"/"+m.reason] == 1 {
-			out[m.condition] = "True"
+		out[m.Condition] = "False"
+		if gauges[m.Condition+"/"+m.Reason] == 1 {
+			out[m.Condition] = "True"
 		}
 	}
 	return out
@@ -229,27 +170,4 @@ func scrapeGauges(port int) (map[string]float64, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-// childrenOf lists the processes whose parent is pid.
-func childrenOf(pid int) []int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var kids []int
-	for _, s := range stats {
-		b, err := os.ReadFile(s)
-		if err != nil {
-			continue
-		}
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			if child, err := strconv.Atoi(filepath.Base(filepath.Dir(s))); err == nil {
-				kids = append(kids, child)
-			}
-		}
-	}
-	return kids
 }

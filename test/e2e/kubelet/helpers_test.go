@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
 // The helpers below run without any binary: a broken recorder or recording
@@ -71,8 +73,8 @@ func TestRecordingEncodesOffsetsAndEscapes(t *testing.T) {
 // healthy start, names usable as directories, and conditions that exist.
 func TestScenarioTable(t *testing.T) {
 	known := map[string]bool{}
-	for _, m := range monitors(t) {
-		known[m.condition] = true
+	for _, m := range npdtest.Monitors(t, configDir) {
+		known[m.Condition] = true
 	}
 	if len(scenarios) < 15 {
 		t.Errorf("%d scenarios, want at least 15", len(scenarios))

@@ -31,7 +31,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
 // tools are the programs the suite runs.
@@ -52,7 +53,7 @@ func needTools(t *testing.T) tools {
 	if os.Geteuid() != 0 {
 		t.Skip("the real kubelet needs root: namespaces, cgroups and bind mounts")
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"containerd", "runc", "unshare", "nsenter", "ip"} {
@@ -101,7 +102,7 @@ func TestRealKubelet(t *testing.T) {
 	before := machineTunables(t)
 	ns := newNetns(t, base)
 	cp := startControlPlane(t, tl.kapi, ns, filepath.Join(base, "cp"))
-	conds := monitors(t)
+	conds := npdtest.Monitors(t, configDir)
 	if len(conds) != 11 {
 		t.Fatalf("config/npd has %d conditions, the suite asserts 11", len(conds))
 	}
@@ -148,7 +149,7 @@ func TestRealKubelet(t *testing.T) {
 
 // runScenario sets one node up, runs its kubelet under the supervisor for
 // runFor, writes the journal and asserts every condition.
-func runScenario(t *testing.T, tl tools, cp *controlPlane, base string, conds []monitor, sc scenario) {
+func runScenario(t *testing.T, tl tools, cp *controlPlane, base string, conds []npdtest.Monitor, sc scenario) {
 	n := newNode(t, cp, base, sc.name)
 	if sc.setup != nil {
 		sc.setup(t, n)
@@ -183,7 +184,7 @@ func runScenario(t *testing.T, tl tools, cp *controlPlane, base string, conds []
 		t.Errorf("the kubelet's output does not contain %q: the scenario did not fail as intended; last lines:\n%s", sc.evidence, lastLines(entries, 15))
 	}
 
-	journalDir := filepath.Join(n.dir, "var/log/journal", export.MachineID)
+	journalDir := filepath.Join(n.dir, "var/log/journal", journalexport.MachineID)
 	if err := writeJournal(filepath.Join(journalDir, "system.journal"), entries); err != nil {
 		t.Fatalf("write journal: %v", err)
 	}
@@ -191,7 +192,7 @@ func runScenario(t *testing.T, tl tools, cp *controlPlane, base string, conds []
 	got := checkAll(t, tl.bin, journalDir, filepath.Join(n.dir, "kubelet-doctor"), now, bootGrace, conds)
 	var table []string
 	for _, m := range conds {
-		table = append(table, fmt.Sprintf("%s=%s", m.condition, got[m.condition].status))
+		table = append(table, fmt.Sprintf("%s=%s", m.Condition, got[m.Condition].status))
 	}
 	t.Logf("%s: %d starts, %d entries; verdicts: %s", sc.name, starts, len(entries), strings.Join(table, " "))
 	assertVerdicts(t, "check", sc, conds, func(c string) (string, string) { return got[c].status, got[c].message })
@@ -216,26 +217,26 @@ func runScenario(t *testing.T, tl tools, cp *controlPlane, base string, conds []
 // assertVerdicts checks that exactly the scenario's conditions are True.
 // A pending condition (a known product defect, see scenarios_test.go) is
 // reported, and fails only under KD_STRICT=1.
-func assertVerdicts(t *testing.T, via string, sc scenario, conds []monitor, get func(string) (string, string)) {
+func assertVerdicts(t *testing.T, via string, sc scenario, conds []npdtest.Monitor, get func(string) (string, string)) {
 	t.Helper()
 	strict := os.Getenv("KD_STRICT") == "1"
 	for _, m := range conds {
 		want := "False"
-		if slices.Contains(sc.want, m.condition) {
+		if slices.Contains(sc.want, m.Condition) {
 			want = "True"
 		}
-		status, msg := get(m.condition)
+		status, msg := get(m.Condition)
 		if status == want {
-			if why, ok := sc.pending[m.condition]; ok {
-				t.Logf("%s: %s is %s as it should be: the pending mark (%s) can go", via, m.condition, status, why)
+			if why, ok := sc.pending[m.Condition]; ok {
+				t.Logf("%s: %s is %s as it should be: the pending mark (%s) can go", via, m.Condition, status, why)
 			}
 			continue
 		}
-		if why, ok := sc.pending[m.condition]; ok && !strict {
-			t.Logf("PENDING %s: %s is %s, want %s (%q): %s", via, m.condition, status, want, msg, why)
+		if why, ok := sc.pending[m.Condition]; ok && !strict {
+			t.Logf("PENDING %s: %s is %s, want %s (%q): %s", via, m.Condition, status, want, msg, why)
 			continue
 		}
-		t.Errorf("%s: %s is %s, want %s (%q)", via, m.condition, status, want, msg)
+		t.Errorf("%s: %s is %s, want %s (%q)", via, m.Condition, status, want, msg)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/clustertest"
 )
 
 // nodeIP is the node's address inside the suite's network namespace: from
@@ -33,7 +35,7 @@ var tunables = []string{
 // netns is a network + mount namespace held open by one sleeping process;
 // every process of the suite joins it with nsenter, which execs in place.
 type netns struct {
-	holder *proc
+	holder *clustertest.Proc
 	dir    string
 	files  map[string]string // tunable -> the file bind-mounted over it
 }
@@ -67,14 +69,14 @@ func newNetns(t *testing.T, dir string) *netns {
 		args = append(args, f, k)
 	}
 	var err error
-	if ns.holder, err = startProc(t, dir, "netns", 20, nil, args...); err != nil {
+	if ns.holder, err = clustertest.StartProc(t, dir, "netns", 20, nil, args...); err != nil {
 		t.Fatalf("start namespace holder: %v", err)
 	}
-	err = poll(20*time.Second, 50*time.Millisecond, func() error {
-		if done, perr := ns.holder.exited(); done {
-			return fmt.Errorf("namespace holder exited (%v): %s", perr, tail(ns.holder.log, 10))
+	err = clustertest.Poll(20*time.Second, 50*time.Millisecond, func() error {
+		if done, perr := ns.holder.Exited(); done {
+			return fmt.Errorf("namespace holder exited (%v): %s", perr, clustertest.Tail(ns.holder.Log, 10))
 		}
-		if b, _ := os.ReadFile(ns.holder.log); !strings.Contains(string(b), "ready") {
+		if b, _ := os.ReadFile(ns.holder.Log); !strings.Contains(string(b), "ready") {
 			return fmt.Errorf("namespace not set up yet")
 		}
 		return nil
@@ -87,7 +89,7 @@ func newNetns(t *testing.T, dir string) *netns {
 
 // command is argv run inside the namespaces.
 func (ns *netns) command(argv ...string) []string {
-	pid := strconv.Itoa(ns.holder.cmd.Process.Pid)
+	pid := strconv.Itoa(ns.holder.Pid())
 	return append([]string{"nsenter", "--target", pid, "--net", "--mount", "--"}, argv...)
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/clustertest"
 )
 
 // node is one scenario's machine: its own directories (kubeadm's layout
@@ -64,11 +66,11 @@ func newNode(t *testing.T, cp *controlPlane, base, scenario string) *node {
 	if err := os.WriteFile(resolv, []byte("nameserver 192.0.2.53\nsearch example.test\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
+	port, err := clustertest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	healthz, err := freePort()
+	healthz, err := clustertest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func newNode(t *testing.T, cp *controlPlane, base, scenario string) *node {
 		"authentication": map[string]any{
 			"anonymous": map[string]any{"enabled": false},
 			"webhook":   map[string]any{"enabled": true, "cacheTTL": "0s"},
-			"x509":      map[string]any{"clientCAFile": cp.pki.CACert},
+			"x509":      map[string]any{"clientCAFile": cp.PKI.CACert},
 		},
 		"authorization":            map[string]any{"mode": "Webhook"},
 		"cgroupDriver":             "cgroupfs",
@@ -108,7 +110,7 @@ func newNode(t *testing.T, cp *controlPlane, base, scenario string) *node {
 	if err := os.MkdirAll(filepath.Join(dir, "etc/kubernetes/manifests"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeKubeconfig(n.bootstrap, cp.url, cp.pki.CACert, kubeUser{Token: tokenID + "." + tokenSecret}); err != nil {
+	if err := clustertest.WriteKubeconfig(n.bootstrap, cp.URL, cp.PKI.CACert, clustertest.KubeUser{Token: tokenID + "." + tokenSecret}); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -130,13 +132,13 @@ func (n *node) clientCert(t *testing.T, identity string, notBefore, notAfter tim
 	// rotate over a regular file).
 	pem := filepath.Join(n.certDir, "kubelet-client-current.pem")
 	dated := "kubelet-client-" + notBefore.UTC().Format("2006-01-02-15-04-05") + ".pem"
-	if err := n.cp.pki.kubeletClient(filepath.Join(n.certDir, dated), identity, notBefore, notAfter); err != nil {
+	if err := n.cp.PKI.KubeletClient(filepath.Join(n.certDir, dated), identity, notBefore, notAfter); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(dated, pem); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeKubeconfig(n.kubeconfig, n.cp.url, n.cp.pki.CACert, kubeUser{ClientCertificate: pem, ClientKey: pem}); err != nil {
+	if err := clustertest.WriteKubeconfig(n.kubeconfig, n.cp.URL, n.cp.PKI.CACert, clustertest.KubeUser{ClientCertificate: pem, ClientKey: pem}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(n.bootstrap); err != nil {
@@ -209,13 +211,13 @@ func (n *node) startRuntime(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(n.containerdConfig()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := startProc(t, n.dir, "containerd", 20, nil, n.cp.ns.command("containerd", "--config", cfg)...)
+	p, err := clustertest.StartProc(t, n.dir, "containerd", 20, nil, n.cp.ns.command("containerd", "--config", cfg)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = poll(30*time.Second, 100*time.Millisecond, func() error {
-		if done, perr := p.exited(); done {
-			return fmt.Errorf("containerd exited (%v): %s", perr, tail(p.log, 10))
+	err = clustertest.Poll(30*time.Second, 100*time.Millisecond, func() error {
+		if done, perr := p.Exited(); done {
+			return fmt.Errorf("containerd exited (%v): %s", perr, clustertest.Tail(p.Log, 10))
 		}
 		if _, err := os.Stat(n.socket); err != nil {
 			return err
@@ -277,7 +279,7 @@ func removeCgroupTree(dir string) error {
 		}
 		return nil
 	})
-	return poll(10*time.Second, 100*time.Millisecond, func() error {
+	return clustertest.Poll(10*time.Second, 100*time.Millisecond, func() error {
 		var last error
 		for i := len(dirs) - 1; i >= 0; i-- {
 			if err := os.Remove(dirs[i]); err != nil && !os.IsNotExist(err) {

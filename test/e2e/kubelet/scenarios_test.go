@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/clustertest"
 )
 
 // Conditions, as the registry names them.
@@ -94,7 +96,7 @@ var scenarios = []scenario{
 	{
 		name: "bootstrap-token-rejected",
 		setup: func(t *testing.T, n *node) {
-			if err := writeKubeconfig(n.bootstrap, n.cp.url, n.cp.pki.CACert, kubeUser{Token: rejectedToken}); err != nil {
+			if err := clustertest.WriteKubeconfig(n.bootstrap, n.cp.URL, n.cp.PKI.CACert, clustertest.KubeUser{Token: rejectedToken}); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -110,7 +112,7 @@ var scenarios = []scenario{
 				t.Fatal(err)
 			}
 			pem := filepath.Join(n.certDir, "kubelet-client-current.pem")
-			if err := writeKubeconfig(n.kubeconfig, n.cp.url, other.CACert, kubeUser{ClientCertificate: pem, ClientKey: pem}); err != nil {
+			if err := clustertest.WriteKubeconfig(n.kubeconfig, n.cp.URL, other.CACert, clustertest.KubeUser{ClientCertificate: pem, ClientKey: pem}); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -121,13 +123,13 @@ var scenarios = []scenario{
 		name: "apiserver-unreachable",
 		setup: func(t *testing.T, n *node) {
 			n.clientCert(t, n.name, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-			port, err := freePort()
+			port, err := clustertest.FreePort()
 			if err != nil {
 				t.Fatal(err)
 			}
 			pem := filepath.Join(n.certDir, "kubelet-client-current.pem")
 			url := fmt.Sprintf("https://%s:%d", nodeIP, port)
-			if err := writeKubeconfig(n.kubeconfig, url, n.cp.pki.CACert, kubeUser{ClientCertificate: pem, ClientKey: pem}); err != nil {
+			if err := clustertest.WriteKubeconfig(n.kubeconfig, url, n.cp.PKI.CACert, clustertest.KubeUser{ClientCertificate: pem, ClientKey: pem}); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -150,7 +152,7 @@ var scenarios = []scenario{
 		name: "client-cert-expired-with-bootstrap",
 		setup: func(t *testing.T, n *node) {
 			n.clientCert(t, n.name, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
-			if err := writeKubeconfig(n.bootstrap, n.cp.url, n.cp.pki.CACert, kubeUser{Token: tokenID + "." + tokenSecret}); err != nil {
+			if err := clustertest.WriteKubeconfig(n.bootstrap, n.cp.URL, n.cp.PKI.CACert, clustertest.KubeUser{Token: tokenID + "." + tokenSecret}); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -206,7 +208,7 @@ var scenarios = []scenario{
 		name: "port-in-use",
 		setup: func(t *testing.T, n *node) {
 			n.joined(t)
-			n.config["port"] = n.cp.port
+			n.config["port"] = n.cp.Port
 		},
 		evidence: "address already in use",
 		want:     []string{resources, startup},
@@ -232,6 +234,6 @@ var scenarios = []scenario{
 
 // nodeRegistered asks the API server whether the Node object exists.
 func nodeRegistered(cp *controlPlane, name string) error {
-	_, err := cp.kubectl(context.Background(), nil, "get", "node", name, "-o", "name")
+	_, err := cp.Kubectl(context.Background(), "get", "node", name, "-o", "name")
 	return err
 }

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // unitName and description are kubeadm's kubelet.service, as systemd names
@@ -72,14 +72,14 @@ func (r *recorder) close() []record {
 }
 
 // journalEntries turns records into what journald would have stored.
-func journalEntries(recs []record) []export.Entry {
-	out := make([]export.Entry, 0, len(recs))
+func journalEntries(recs []record) []journalexport.Entry {
+	out := make([]journalexport.Entry, 0, len(recs))
 	for _, r := range recs {
 		if r.kind == "systemd" {
-			out = append(out, export.Systemd(r.at, unitName, r.msg))
+			out = append(out, journalexport.Systemd(r.at, unitName, r.msg))
 			continue
 		}
-		out = append(out, export.Entry{Time: r.at, Message: r.msg, Unit: unitName, Identifier: "kubelet", PID: r.pid})
+		out = append(out, journalexport.Entry{Time: r.at, Message: r.msg, Unit: unitName, Identifier: "kubelet", PID: r.pid})
 	}
 	return out
 }
@@ -191,5 +191,5 @@ func writeJournal(file string, recs []record) error {
 	if err := os.MkdirAll(strings.TrimSuffix(file, "/system.journal"), 0o755); err != nil {
 		return err
 	}
-	return export.Append(file, journalEntries(recs))
+	return journalexport.Append(file, journalEntries(recs))
 }

@@ -9,20 +9,18 @@ package nodestate
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/npdconfig"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 	"github.com/kubelet-doctor/kubelet-doctor/test/pkitest"
 )
 
@@ -120,7 +118,7 @@ func TestNodeStateThroughNPD(t *testing.T) {
 		sc.broken(n)
 		configs = append(configs, writeConfig(t, filepath.Join(dir, fmt.Sprint(i)), sc.config, bin, n.root))
 	}
-	p := startNPD(t, npd, dir, configs)
+	p := &npdProc{npdtest.Start(t, npd, dir, configs)}
 	for _, sc := range scs {
 		p.waitFor(t, sc.cond+" True", func() string { return p.last(sc.cond, "True", sc.cause) })
 	}
@@ -143,17 +141,17 @@ func TestNodeStateThroughNPD(t *testing.T) {
 // registered: the journal has nothing against any condition.
 func healthyJournal(t testing.TB, root string) {
 	at := time.Now().Add(-9 * time.Minute)
-	kl := func(i int, src, msg string) export.Entry {
+	kl := func(i int, src, msg string) journalexport.Entry {
 		ts := at.Add(time.Duration(i) * time.Millisecond)
-		return export.Kubelet(ts, fmt.Sprintf("I%s %7d %s] %s", ts.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg))
+		return journalexport.Kubelet(ts, fmt.Sprintf("I%s %7d %s] %s", ts.UTC().Format("0102 15:04:05.000000"), journalexport.KubeletPID, src, msg))
 	}
-	entries := []export.Entry{
-		export.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+	entries := []journalexport.Entry{
+		journalexport.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		kl(1, "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`),
 		kl(2, "kubelet.go:2488", `"Starting kubelet main sync loop"`),
 		kl(3, "kubelet_node_status.go:78", `"Successfully registered node" node="worker-1"`),
 	}
-	if err := export.Append(filepath.Join(root, "var/log/journal", export.MachineID, "system.journal"), entries); err != nil {
+	if err := journalexport.Append(filepath.Join(root, "var/log/journal", journalexport.MachineID, "system.journal"), entries); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -175,46 +173,12 @@ func writeConfig(t *testing.T, dir, name, bin, root string) string {
 	return p
 }
 
-type npdProc struct {
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{}
-}
-
-// startNPD runs NPD standalone with the config files; its -v=3 log records
-// every condition change.
-func startNPD(t *testing.T, bin, dir string, configs []string) *npdProc {
-	p := &npdProc{logPath: filepath.Join(dir, "npd.log"), done: make(chan struct{})}
-	f, err := os.Create(p.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// NPD needs one exporter: Prometheus on a free loopback port.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	p.cmd = exec.Command(bin, "--enable-k8s-exporter=false", "--prometheus-address=127.0.0.1", "--prometheus-port="+strconv.Itoa(port),
-		"--config.custom-plugin-monitor="+strings.Join(configs, ","), "-v=3")
-	p.cmd.Stdout, p.cmd.Stderr = f, f
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); f.Close(); close(p.done) }()
-	t.Cleanup(func() {
-		// NPD runs each plugin in a process group of its own; stop NPD
-		// first so that it starts no more, then let the plugins end.
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	})
-	return p
-}
+// npdProc is one standalone NPD (test/npdtest) with what this suite
+// reads from it: its -v=3 log records every plugin run and condition change.
+type npdProc struct{ *npdtest.NPD }
 
 func (p *npdProc) log() string {
-	b, _ := os.ReadFile(p.logPath)
+	b, _ := os.ReadFile(p.Log)
 	return string(b)
 }
 
@@ -244,7 +208,7 @@ func (p *npdProc) waitFor(t *testing.T, what string, cond func() string) {
 	deadline := time.Now().Add(phaseTimeout)
 	for {
 		select {
-		case <-p.done:
+		case <-p.Done():
 			lines := strings.Split(strings.TrimSpace(p.log()), "\n")
 			t.Fatalf("%s: NPD exited; its log ends:\n%s", what, strings.Join(lines[max(0, len(lines)-20):], "\n"))
 		default:

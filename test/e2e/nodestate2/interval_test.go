@@ -15,8 +15,8 @@ import (
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/kubelet-doctor/kubelet-doctor/test/dbustest"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 type podResources struct {
@@ -69,12 +69,12 @@ func BenchmarkInterval(b *testing.B) {
 	state := b.TempDir()
 	// A healthy kubelet's journal: one start, registered an hour ago.
 	at := start.Add(-time.Hour)
-	klog := func(d time.Duration, msg string) export.Entry {
+	klog := func(d time.Duration, msg string) journalexport.Entry {
 		ts := at.Add(d)
-		return export.Kubelet(ts, fmt.Sprintf("I%s    1234 %s", ts.UTC().Format("0102 15:04:05.000000"), msg))
+		return journalexport.Kubelet(ts, fmt.Sprintf("I%s    1234 %s", ts.UTC().Format("0102 15:04:05.000000"), msg))
 	}
-	if err := export.Append(filepath.Join(root, "var/log/journal", export.MachineID, "system.journal"), []export.Entry{
-		export.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+	if err := journalexport.Append(filepath.Join(root, "var/log/journal", journalexport.MachineID, "system.journal"), []journalexport.Entry{
+		journalexport.Systemd(at, "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		klog(time.Second, `server.go:1256] "Started kubelet"`),
 		klog(2*time.Second, `kubelet_node_status.go:75] "Attempting to register node" node="worker-1"`),
 		klog(3*time.Second, `kubelet_node_status.go:78] "Successfully registered node" node="worker-1"`),

@@ -12,18 +12,17 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/hostpath"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/npdconfig"
 	"github.com/kubelet-doctor/kubelet-doctor/test/dbustest"
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
 var (
@@ -151,7 +150,7 @@ func TestNPDReportsNodeStateConditions(t *testing.T) {
 		sc.setup(t, node{root: root})
 		configs = append(configs, writeConfig(t, dir, sc, bin, root))
 	}
-	p := startNPD(t, npd, dir, configs)
+	p := &npdProc{npdtest.Start(t, npd, dir, configs)}
 	for _, sc := range scenarios {
 		t.Run(sc.typ, func(t *testing.T) {
 			deadline := time.Now().Add(60 * time.Second)
@@ -211,75 +210,15 @@ func writeConfig(t *testing.T, dir string, sc scenario, bin, root string) string
 	return p
 }
 
-// npdProc is one running NPD.
-type npdProc struct {
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{}
-}
-
-// startNPD runs NPD standalone with the config files; -v=3 logs every
-// condition change, which is what the test reads.
-func startNPD(t *testing.T, npd, dir string, configs []string) *npdProc {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	p := &npdProc{logPath: filepath.Join(dir, "npd.log"), done: make(chan struct{})}
-	logFile, err := os.Create(p.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(npd, "--enable-k8s-exporter=false", "--prometheus-address=127.0.0.1",
-		"--prometheus-port="+strconv.Itoa(port), "--config.custom-plugin-monitor="+strings.Join(configs, ","), "-v=3")
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start NPD: %v", err)
-	}
-	go func() { _ = p.cmd.Wait(); logFile.Close(); close(p.done) }()
-	t.Cleanup(func() { p.stop() })
-	return p
-}
-
-// stop freezes NPD, kills the plugins it runs (each in its own process
-// group), then NPD.
-func (p *npdProc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	pid := p.cmd.Process.Pid
-	_ = syscall.Kill(pid, syscall.SIGSTOP)
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, s := range stats {
-		b, err := os.ReadFile(s)
-		if err != nil {
-			continue
-		}
-		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
-			f := strings.Fields(string(b[i+1:]))
-			if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-				if child, err := strconv.Atoi(filepath.Base(filepath.Dir(s))); err == nil {
-					_ = syscall.Kill(-child, syscall.SIGKILL)
-					_ = syscall.Kill(child, syscall.SIGKILL)
-				}
-			}
-		}
-	}
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
+// npdProc is one standalone NPD (test/npdtest) with what this suite
+// reads from it: its -v=3 log records every plugin run and condition change.
+type npdProc struct{ *npdtest.NPD }
 
 type change struct{ status, reason, message string }
 
 // lastChange is the last "Node condition T is now: S, reason: R, message: M".
 func (p *npdProc) lastChange(typ string) (change, bool) {
-	b, _ := os.ReadFile(p.logPath)
+	b, _ := os.ReadFile(p.Log)
 	re := regexp.MustCompile(`Node condition ` + regexp.QuoteMeta(typ) + ` is now: (\w+), reason: (\w*), message: ("(?:[^"\\]|\\.)*")`)
 	m := re.FindAllStringSubmatch(string(b), -1)
 	if len(m) == 0 {
@@ -294,7 +233,7 @@ func (p *npdProc) lastChange(typ string) (change, bool) {
 }
 
 func (p *npdProc) tail(word string) string {
-	b, _ := os.ReadFile(p.logPath)
+	b, _ := os.ReadFile(p.Log)
 	var kept []string
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.Contains(l, word) {

@@ -11,10 +11,8 @@ package npd
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,9 +20,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
 // interval replaces the files' invoke_interval: short enough that a phase
@@ -71,119 +70,16 @@ type layout struct {
 	bin, root, stateDir string
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// npdProc is one running NPD.
-type npdProc struct {
-	cmd     *exec.Cmd
-	port    int
-	logPath string
-	done    chan struct{} // closed when NPD exits
-	err     error         // NPD's exit, valid after done
-}
-
-// startNPD runs NPD standalone (no API server) with the given config files:
-// the Prometheus exporter is the one output, klog at -v=3 logs every plugin
-// run, which is how the test counts runs.
-func startNPD(t *testing.T, npdBin, dir string, configs []string) *npdProc {
-	t.Helper()
-	p := &npdProc{port: freePort(t), logPath: filepath.Join(dir, "npd.log"), done: make(chan struct{})}
-	logFile, err := os.Create(p.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(npdBin,
-		"--enable-k8s-exporter=false",
-		"--prometheus-address=127.0.0.1",
-		"--prometheus-port="+strconv.Itoa(p.port),
-		"--config.custom-plugin-monitor="+strings.Join(configs, ","),
-		"-v=3",
-	)
-	p.cmd.Stdout = logFile
-	p.cmd.Stderr = logFile
-	// NPD must not outlive a test binary killed by `go test -timeout`.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("start NPD: %v", err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
-	t.Cleanup(p.stop)
-	return p
-}
-
-// stop kills NPD and the plugins it is running. NPD starts every plugin in
-// a process group of its own, so killing NPD alone would leave them: NPD is
-// frozen first (no new plugins), its children's groups are killed, then NPD.
-func (p *npdProc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	pid := p.cmd.Process.Pid
-	_ = syscall.Kill(pid, syscall.SIGSTOP)
-	for _, child := range childrenOf(pid) {
-		_ = syscall.Kill(-child, syscall.SIGKILL)
-		_ = syscall.Kill(child, syscall.SIGKILL)
-	}
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
-// childrenOf lists the processes whose parent is pid, from /proc.
-func childrenOf(pid int) []int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var kids []int
-	for _, s := range stats {
-		b, err := os.ReadFile(s)
-		if err != nil {
-			continue
-		}
-		// "pid (comm) state ppid ...": comm may hold spaces, so parse
-		// after its closing parenthesis.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			if child, err := strconv.Atoi(filepath.Base(filepath.Dir(s))); err == nil {
-				kids = append(kids, child)
-			}
-		}
-	}
-	return kids
-}
-
-// log returns NPD's log so far.
-func (p *npdProc) log() string {
-	b, err := os.ReadFile(p.logPath)
-	if err != nil {
-		return fmt.Sprintf("(read NPD log: %v)", err)
-	}
-	return string(b)
-}
+// npdProc is one standalone NPD (test/npdtest) with what this suite
+// reads from it: its -v=3 log records every plugin run and condition change.
+type npdProc struct{ *npdtest.NPD }
 
 // logTail is the end of the log, for failure messages: only the lines that
 // contain one of words when there are any (one NPD serves every condition,
 // and the other conditions' lines would bury the one that failed).
 func (p *npdProc) logTail(words ...string) string {
 	var kept []string
-	for _, line := range strings.Split(p.log(), "\n") {
+	for _, line := range strings.Split(p.ReadLog(), "\n") {
 		if len(words) == 0 {
 			kept = append(kept, line)
 			continue
@@ -215,7 +111,7 @@ var labelRE = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
 // metrics scrapes NPD's /metrics; an error means it is not serving (yet).
 func (p *npdProc) metrics() ([]metric, error) {
 	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.port))
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.Port))
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +170,7 @@ func counter(ms []metric, reason string) (float64, bool) {
 // (permanent) or reason (temporary), from NPD's -v=3 log line
 // "Rule: &{Type:permanent Condition:C Reason:R ...".
 func (p *npdProc) runs(ruleType, condition, reason string) int {
-	return strings.Count(p.log(), fmt.Sprintf("Rule: &{Type:%s Condition:%s Reason:%s ", ruleType, condition, reason))
+	return strings.Count(p.ReadLog(), fmt.Sprintf("Rule: &{Type:%s Condition:%s Reason:%s ", ruleType, condition, reason))
 }
 
 // change is one "Node condition T is now: S, reason: R, message: M" line.
@@ -286,7 +182,7 @@ func (p *npdProc) changes(typ string) []change {
 	re := regexp.MustCompile(`Node condition ` + regexp.QuoteMeta(typ) + ` is now: (\w+), reason: (\w*), message: ("(?:[^"\\]|\\.)*")`)
 	var out []change
 	var lastLine string
-	for _, line := range strings.Split(p.log(), "\n") {
+	for _, line := range strings.Split(p.ReadLog(), "\n") {
 		m := re.FindStringSubmatch(line)
 		if m == nil {
 			continue
@@ -324,8 +220,8 @@ func (p *npdProc) waitFor(t *testing.T, what string, timeout time.Duration, cond
 	var missing string
 	for {
 		select {
-		case <-p.done:
-			t.Fatalf("%s: NPD exited (%v); log:\n%s", what, p.err, p.logTail())
+		case <-p.Done():
+			t.Fatalf("%s: NPD exited (%v); log:\n%s", what, p.Err(), p.logTail())
 		default:
 		}
 		if missing = cond(); missing == "" {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // line is one journal entry of a scenario, dated ago before the moment it
@@ -14,21 +14,21 @@ import (
 // written in time order).
 type line struct {
 	ago   time.Duration
-	entry func(at time.Time) export.Entry
+	entry func(at time.Time) journalexport.Entry
 }
 
 // kubelet is a kubelet entry with a klog text header dated like the entry:
 // level I/W/E/F, src "file.go:line", msg the rest of the klog line.
 func kubelet(level byte, src, msg string) line {
-	return line{entry: func(at time.Time) export.Entry {
-		return export.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg))
+	return line{entry: func(at time.Time) journalexport.Entry {
+		return journalexport.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), journalexport.KubeletPID, src, msg))
 	}}
 }
 
 // systemd is PID 1's entry about kubelet.service.
 func systemd(msg string) line {
-	return line{entry: func(at time.Time) export.Entry {
-		return export.Systemd(at, "kubelet.service", msg)
+	return line{entry: func(at time.Time) journalexport.Entry {
+		return journalexport.Systemd(at, "kubelet.service", msg)
 	}}
 }
 
@@ -72,14 +72,14 @@ type nodeJournal struct {
 
 func newNodeJournal(t *testing.T, root string) *nodeJournal {
 	dir := filepath.Join(root, "var", "log", "journal")
-	return &nodeJournal{t: t, dir: dir, file: filepath.Join(dir, export.MachineID, "system.journal")}
+	return &nodeJournal{t: t, dir: dir, file: filepath.Join(dir, journalexport.MachineID, "system.journal")}
 }
 
 // append writes ls, dated relative to now, after everything written so far.
 func (j *nodeJournal) append(ls []line) {
 	j.t.Helper()
 	now := time.Now()
-	entries := make([]export.Entry, 0, len(ls))
+	entries := make([]journalexport.Entry, 0, len(ls))
 	for _, l := range ls {
 		at := now.Add(-l.ago)
 		if !at.After(j.last) {
@@ -88,7 +88,7 @@ func (j *nodeJournal) append(ls []line) {
 		j.last = at
 		entries = append(entries, l.entry(at))
 	}
-	if err := export.Append(j.file, entries); err != nil {
+	if err := journalexport.Append(j.file, entries); err != nil {
 		j.t.Fatalf("append to the node's journal: %v", err)
 	}
 }

@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/npdconfig"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
+	"github.com/kubelet-doctor/kubelet-doctor/test/npdtest"
 )
 
 // scenario is what raises and clears one condition, built from the
@@ -257,7 +258,7 @@ type phase struct {
 // recovery → False; a new failure → a second alert; no journal → Unknown.
 func TestNPDRaisesAndClearsEveryCondition(t *testing.T) {
 	b := needBinaries(t)
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Fatalf("making journal files: %v", err)
 	}
 	dir := t.TempDir()
@@ -284,7 +285,7 @@ func TestNPDRaisesAndClearsEveryCondition(t *testing.T) {
 		}
 		runs = append(runs, r)
 	}
-	p := startNPD(t, b.npd, dir, configs)
+	p := &npdProc{npdtest.Start(t, b.npd, dir, configs)}
 
 	for _, ph := range phases {
 		for _, r := range runs {

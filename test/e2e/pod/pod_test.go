@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 var repo = filepath.Join("..", "..", "..")
@@ -154,7 +154,7 @@ func (e env) volumes(t *testing.T, vs []volume) map[string]string {
 			dir = filepath.Join(host, v.HostPath.Path)
 			if v.HostPath.Path == "/etc/machine-id" {
 				mkdir(t, filepath.Dir(dir))
-				writeFile(t, dir, export.MachineID+"\n")
+				writeFile(t, dir, journalexport.MachineID+"\n")
 			} else {
 				mkdir(t, dir)
 			}
@@ -256,22 +256,22 @@ func (e env) installed(t *testing.T, c container, vols map[string]string) string
 func writeHostJournal(t *testing.T, host string) {
 	t.Helper()
 	now := time.Now()
-	entries := []export.Entry{
-		export.Systemd(now.Add(-9*time.Minute), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
+	entries := []journalexport.Entry{
+		journalexport.Systemd(now.Add(-9*time.Minute), "kubelet.service", "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		kubeletLine(now.Add(-9*time.Minute+time.Millisecond), 'I', "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`),
 	}
 	for i := range 3 {
 		entries = append(entries, kubeletLine(now.Add(-time.Minute+time.Duration(i)*10*time.Second), 'E', "kubelet_node_status.go:107",
 			`"Unable to register node with API server" err="Post \"https://10.0.0.10:6443/api/v1/nodes\": tls: failed to verify certificate: x509: certificate signed by unknown authority" node="worker-1"`))
 	}
-	file := filepath.Join(host, "var", "log", "journal", export.MachineID, "system.journal")
-	if err := export.Append(file, entries); err != nil {
+	file := filepath.Join(host, "var", "log", "journal", journalexport.MachineID, "system.journal")
+	if err := journalexport.Append(file, entries); err != nil {
 		t.Fatalf("write the host journal: %v", err)
 	}
 }
 
-func kubeletLine(at time.Time, level byte, src, msg string) export.Entry {
-	return export.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg))
+func kubeletLine(at time.Time, level byte, src, msg string) journalexport.Entry {
+	return journalexport.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), journalexport.KubeletPID, src, msg))
 }
 
 // waitLog waits for re in the log and returns the log; it fails at once

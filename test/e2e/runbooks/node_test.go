@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // node is one node root with its journal and kubelet-doctor's state.
@@ -45,18 +45,18 @@ func newNode(t *testing.T) *node {
 	if out, err := exec.Command(bin, "version").CombinedOutput(); err != nil {
 		t.Fatalf("KD_BIN=%s is not usable: %v: %s", bin, err, out)
 	}
-	if err := export.Available(); err != nil {
+	if err := journalexport.Available(); err != nil {
 		t.Fatalf("systemd-journal-remote is needed to write the node's journal: %v", err)
 	}
 	root := t.TempDir()
 	return &node{t: t, bin: bin, root: root, state: t.TempDir(),
-		file: filepath.Join(root, "var", "log", "journal", export.MachineID, "system.journal")}
+		file: filepath.Join(root, "var", "log", "journal", journalexport.MachineID, "system.journal")}
 }
 
 // log appends entries to the node's journal, in time order.
-func (n *node) log(entries ...export.Entry) {
+func (n *node) log(entries ...journalexport.Entry) {
 	n.t.Helper()
-	if err := export.Append(n.file, entries); err != nil {
+	if err := journalexport.Append(n.file, entries); err != nil {
 		n.t.Fatalf("append to the node's journal: %v", err)
 	}
 }
@@ -172,25 +172,25 @@ func (n *node) wantOne(conds []string, at time.Time, words ...string) string {
 }
 
 // kubelet is a kubelet entry with a klog text header dated like the entry.
-func kubelet(at time.Time, level byte, src, msg string) export.Entry {
-	return export.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), export.KubeletPID, src, msg))
+func kubelet(at time.Time, level byte, src, msg string) journalexport.Entry {
+	return journalexport.Kubelet(at, fmt.Sprintf("%c%s %7d %s] %s", level, at.UTC().Format("0102 15:04:05.000000"), journalexport.KubeletPID, src, msg))
 }
 
 // systemd is PID 1's entry about kubelet.service.
-func systemd(at time.Time, msg string) export.Entry {
-	return export.Systemd(at, "kubelet.service", msg)
+func systemd(at time.Time, msg string) journalexport.Entry {
+	return journalexport.Systemd(at, "kubelet.service", msg)
 }
 
 // started is a kubelet start, as systemd and the kubelet log it.
-func started(at time.Time) []export.Entry {
-	return []export.Entry{
+func started(at time.Time) []journalexport.Entry {
+	return []journalexport.Entry{
 		systemd(at, "Started kubelet.service - kubelet: The Kubernetes Node Agent."),
 		kubelet(at.Add(time.Millisecond), 'I', "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`),
 	}
 }
 
 // healthy is a kubelet that starts at at, loads its config and registers.
-func healthy(at time.Time) []export.Entry {
+func healthy(at time.Time) []journalexport.Entry {
 	return append(started(at),
 		kubelet(at.Add(2*time.Millisecond), 'I', "kubelet.go:2488", `"Starting kubelet main sync loop"`),
 		kubelet(at.Add(3*time.Millisecond), 'I', "kubelet_node_status.go:75", `"Attempting to register node" node="worker-1"`),

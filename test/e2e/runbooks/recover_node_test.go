@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubelet-doctor/kubelet-doctor/internal/journal/export"
+	"github.com/kubelet-doctor/kubelet-doctor/test/journalexport"
 )
 
 // criDown is what the kubelet logs while containerd's socket is gone.
@@ -194,8 +194,8 @@ func (n *node) verifyClientCert(ca *authority, p string) {
 
 // exited is systemd's record of a failed kubelet exit and the restart it
 // schedules.
-func exited(at time.Time, restart int) []export.Entry {
-	return []export.Entry{
+func exited(at time.Time, restart int) []journalexport.Entry {
+	return []journalexport.Entry{
 		systemd(at, "kubelet.service: Main process exited, code=exited, status=1/FAILURE"),
 		systemd(at.Add(100*time.Millisecond), "kubelet.service: Failed with result 'exit-code'."),
 		systemd(at.Add(200*time.Millisecond), fmt.Sprintf("kubelet.service: Scheduled restart job, restart counter is at %d.", restart)),

@@ -1,4 +1,4 @@
-package kubelet_test
+package clustertest
 
 import (
 	"fmt"
@@ -12,26 +12,29 @@ import (
 	"time"
 )
 
-// proc is a process the suite started, in its own process group so that
+// Proc is a process a suite started, in its own process group so that
 // stopping it also stops whatever it forked.
-type proc struct {
-	name string
+type Proc struct {
+	Name string
+	Log  string // file with its combined stdout+stderr
+
 	cmd  *exec.Cmd
-	log  string // combined stdout+stderr
 	done chan struct{}
 	err  error // exit status, valid after done is closed
 }
 
-// startProc starts argv, output to DIR/NAME.log, and registers its stop in
+// StartProc starts argv, output to DIR/NAME.log, and registers its stop in
 // t.Cleanup: no test leaves a control plane, a runtime or an NPD behind,
-// even when it fails half-way. argv usually comes from netns.command, so the
-// process runs in the suite's namespaces; nsenter execs the program in place,
-// so the PID is the program's own.
+// even when it fails half-way. argv may come from a wrapper such as nsenter
+// that execs the program in place, so that the PID is the program's own.
 //
 // On failure the last tailLines lines of its output go to the test log: the
 // log file itself is in a temp dir that the test removes.
-func startProc(t testing.TB, dir, name string, tailLines int, env []string, argv ...string) (*proc, error) {
+func StartProc(t testing.TB, dir, name string, tailLines int, env []string, argv ...string) (*Proc, error) {
 	t.Helper()
+	if len(argv) == 0 {
+		return nil, fmt.Errorf("start %s: no command", name)
+	}
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -51,23 +54,26 @@ func startProc(t testing.TB, dir, name string, tailLines int, env []string, argv
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &Proc{Name: name, Log: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		f.Close()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		p.stop()
+		p.Stop()
 		if t.Failed() {
-			t.Logf("last lines of %s:\n%s", name, tail(logPath, tailLines))
+			t.Logf("last lines of %s:\n%s", name, Tail(logPath, tailLines))
 		}
 	})
 	return p, nil
 }
 
-// exited reports whether the process has ended, and how.
-func (p *proc) exited() (bool, error) {
+// Pid is the process's ID, which is also its process group's.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Exited reports whether the process has ended, and how.
+func (p *Proc) Exited() (bool, error) {
 	select {
 	case <-p.done:
 		return true, p.err
@@ -76,11 +82,11 @@ func (p *proc) exited() (bool, error) {
 	}
 }
 
-// stop sends SIGTERM to the process group, waits a little for a clean exit
+// Stop sends SIGTERM to the process group, waits a little for a clean exit
 // (etcd flushes, NPD stops its monitors) and then SIGKILLs the group.
-func (p *proc) stop() {
+func (p *Proc) Stop() {
 	pgid := p.cmd.Process.Pid
-	if done, _ := p.exited(); done {
+	if done, _ := p.Exited(); done {
 		// The leader is gone but a child may still hold the group.
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		return
@@ -94,8 +100,8 @@ func (p *proc) stop() {
 	<-p.done
 }
 
-// tail returns the last n lines of a file, for failure reports.
-func tail(path string, n int) string {
+// Tail returns the last n lines of a file, for failure reports.
+func Tail(path string, n int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprintf("(cannot read %s: %v)", path, err)
@@ -107,10 +113,10 @@ func tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// freePort asks the kernel for an unused loopback port. The port is
+// FreePort asks the kernel for an unused loopback port. The port is
 // released before the caller binds it, so a collision is possible but
 // unlikely; fixed ports would collide with parallel runs every time.
-func freePort() (int, error) {
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find free port: %w", err)
@@ -119,9 +125,9 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// poll calls fn every interval until it returns nil or timeout passes; the
+// Poll calls fn every interval until it returns nil or timeout passes; the
 // error then carries fn's last error, which says what was still missing.
-func poll(timeout, interval time.Duration, fn func() error) error {
+func Poll(timeout, interval time.Duration, fn func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := fn()

@@ -1,4 +1,4 @@
-// Package export makes real systemd journal files without journald: it
+// Package journalexport makes real systemd journal files without journald: it
 // writes entries in the Journal Export Format
 // (https://systemd.io/JOURNAL_EXPORT_FORMATS/) into the standard input of
 // systemd-journal-remote, which stores them, trusted "_" fields and
@@ -7,7 +7,7 @@
 // It is meant for tests, demos and benchmark generators; it needs the
 // systemd-journal-remote binary (Debian package systemd-journal-remote) but
 // no cgo and no journald.
-package export
+package journalexport
 
 import (
 	"bufio"

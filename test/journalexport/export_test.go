@@ -1,4 +1,4 @@
-package export
+package journalexport
 
 import (
 	"bytes"
