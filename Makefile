@@ -83,6 +83,8 @@ fuzz-brief: ## a brief fuzz of every target (scripts/fuzz.sh retries a run the h
 	@./scripts/fuzz.sh FuzzRedact ./internal/redact $(FUZZTIME)
 	@./scripts/fuzz.sh FuzzString ./internal/printable $(FUZZTIME)
 	@./scripts/fuzz.sh FuzzClean ./internal/sink $(FUZZTIME)
+	@./scripts/fuzz.sh FuzzReadResponse ./internal/unixrpc $(FUZZTIME)
+	@./scripts/fuzz.sh FuzzCountPods ./plugins/podresources $(FUZZTIME)
 
 fuzz: ## fuzz the klog parser, the classifier, the redactor and the escaper for longer
 	$(MAKE) --no-print-directory fuzz-brief FUZZTIME=$${FUZZTIME:-2m}

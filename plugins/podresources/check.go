@@ -1,6 +1,7 @@
 // Package podresources checks the kubelet's pod-resources API: its socket
-// exists, is a socket and answers a List call through the kubelet's own
-// gRPC client (KubeletResourceAccessProblem). Device plugins, monitoring
+// exists, is a socket and answers a List call (KubeletResourceAccessProblem),
+// made with internal/unixrpc rather than grpc-go, whose start-up cost
+// every plugin process would pay. Device plugins, monitoring
 // agents and topology-aware schedulers read it; when it does not answer,
 // they fail.
 package podresources
@@ -12,17 +13,13 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"syscall"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
-	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/doctor"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/kubeletfiles"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/unixrpc"
 	"github.com/kubelet-doctor/kubelet-doctor/plugins/kubeletconfig"
 )
 
@@ -38,6 +35,8 @@ const (
 	// MaxMessage is the kubelet's own client limit (podresources.NewV1Client's
 	// 16 MiB): a node with many pods and devices sends large lists.
 	MaxMessage = 16 << 20
+	// Method is PodResourcesLister.List (k8s.io/kubelet's podresources v1).
+	Method = "/v1.PodResourcesLister/List"
 	// maxSocketPath is sizeof(sockaddr_un.sun_path) on Linux.
 	maxSocketPath = 108
 	// Socket is the socket under the kubelet's root dir.
@@ -109,33 +108,142 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	if ctx.Err() != nil {
 		return nil, ctx.Err() // our caller's deadline: says nothing of the kubelet
 	}
-	switch status.Code(err) {
-	case codes.Unavailable:
-		return problem("pod-resources refused", sock+": nobody listens (stale socket)",
+	switch unixrpc.CodeOf(err) {
+	case unixrpc.Unavailable:
+		detail := sock + ": nobody listens (stale socket)"
+		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, fs.ErrNotExist) {
+			// Something listens but does not serve: say what it did.
+			detail = sock + ": " + unixrpc.MessageOf(err)
+		}
+		return problem("pod-resources refused", detail,
 			"the kubelet is not serving pod-resources: check that it runs"), nil
-	case codes.DeadlineExceeded:
+	case unixrpc.DeadlineExceeded:
 		return []doctor.Finding{{Condition: condition.TypeResources, Status: doctor.Unknown, Source: doctor.SourceProbe,
 			Check: CheckName, Label: "pod-resources no answer", Detail: fmt.Sprintf("%s: none in %s", sock, timeout)}}, nil
 	}
-	return problem("pod-resources "+status.Code(err).String(), status.Convert(err).Message(), ""), nil
+	return problem("pod-resources "+unixrpc.CodeOf(err).String(), unixrpc.MessageOf(err), ""), nil
 }
 
 // List calls PodResourcesLister.List over the unix socket at the given
 // (real) path and returns the number of pods.
 func List(ctx context.Context, socket string) (int, error) {
-	conn, err := grpc.NewClient("unix://"+socket,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessage)))
-	if err != nil {
-		return 0, fmt.Errorf("pod-resources client for %q: %w", socket, err)
-	}
-	defer conn.Close()
-	resp, err := podresourcesv1.NewPodResourcesListerClient(conn).List(ctx, &podresourcesv1.ListPodResourcesRequest{},
-		grpc.WaitForReady(false))
+	// ListPodResourcesRequest has no fields: its encoding is empty.
+	resp, err := unixrpc.Call(ctx, socket, Method, nil, MaxMessage)
 	if err != nil {
 		return 0, err
 	}
-	return len(resp.GetPodResources()), nil
+	n, err := countPods(resp)
+	if err != nil {
+		// As grpc-go reports a response it cannot unmarshal.
+		return 0, &unixrpc.Error{Code: unixrpc.Internal, Message: "grpc: failed to unmarshal the received message: " + err.Error()}
+	}
+	return n, nil
+}
+
+// countPods counts the pod_resources (field 1, repeated PodResources) of an
+// encoded ListPodResourcesResponse, checking the message's wire format.
+// It walks the protobuf wire format by hand: protowire would link the
+// protobuf runtime's init, which reads the executable at every start.
+func countPods(b []byte) (int, error) {
+	n := 0
+	for len(b) > 0 {
+		field, typ, k, err := tag(b)
+		if err != nil {
+			return 0, err
+		}
+		m, err := skip(b[k:], field, typ, 0)
+		if err != nil {
+			return 0, err
+		}
+		// Another wire type is an unknown field to the protobuf runtime.
+		if field == 1 && typ == 2 {
+			n++
+		}
+		b = b[k+m:]
+	}
+	return n, nil
+}
+
+// tag reads a field's key: its number, wire type and length.
+func tag(b []byte) (field, typ uint64, k int, err error) {
+	key, k := uvarint(b)
+	if k == 0 {
+		return 0, 0, 0, errors.New("bad field key")
+	}
+	field, typ = key>>3, key&7
+	if field == 0 || field > 1<<29-1 {
+		return 0, 0, 0, fmt.Errorf("bad field number %d", field)
+	}
+	return field, typ, k, nil
+}
+
+// skip measures a field's value of the given wire type; groups (of
+// unknown fields, which a newer kubelet could send) to their end.
+func skip(b []byte, field, typ uint64, depth int) (int, error) {
+	k := 0
+	switch typ {
+	case 0: // varint
+		_, k = uvarint(b)
+	case 1: // fixed64
+		k = fixed(b, 8)
+	case 5: // fixed32
+		k = fixed(b, 4)
+	case 2: // length-delimited
+		l, m := uvarint(b)
+		if m > 0 && l <= uint64(len(b)-m) {
+			k = m + int(l)
+		}
+	case 3: // start group: fields up to the matching end group
+		if depth > 10000 { // protobuf's own recursion limit
+			return 0, fmt.Errorf("field %d: groups nested too deep", field)
+		}
+		for {
+			f, t, m, err := tag(b[k:])
+			if err != nil {
+				return 0, fmt.Errorf("field %d: in group: %w", field, err)
+			}
+			k += m
+			if t == 4 {
+				if f != field {
+					return 0, fmt.Errorf("field %d: group ended by field %d", field, f)
+				}
+				return k, nil
+			}
+			m, err = skip(b[k:], f, t, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			k += m
+		}
+	default: // an end group without its start; 6 and 7 do not exist
+		return 0, fmt.Errorf("field %d: unexpected wire type %d", field, typ)
+	}
+	if k == 0 {
+		return 0, fmt.Errorf("field %d: truncated", field)
+	}
+	return k, nil
+}
+
+// uvarint decodes a varint of at most 10 bytes; 0 bytes read: malformed.
+func uvarint(b []byte) (uint64, int) {
+	var v uint64
+	for i := 0; i < len(b) && i < 10; i++ {
+		v |= uint64(b[i]&0x7f) << (7 * i)
+		if b[i] < 0x80 {
+			if i == 9 && b[i] > 1 {
+				return 0, 0 // overflows 64 bits
+			}
+			return v, i + 1
+		}
+	}
+	return 0, 0
+}
+
+func fixed(b []byte, n int) int {
+	if len(b) < n {
+		return 0
+	}
+	return n
 }
 
 func problem(label, detail, hint string) []doctor.Finding {
