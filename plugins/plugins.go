@@ -40,8 +40,11 @@ type Options struct {
 	// Reference is the cluster's kubelet configuration (a KubeletConfiguration
 	// or the kube-system/kubelet-config ConfigMap); DriftIgnore adds fields
 	// to the drift check's built-in list of node-specific fields.
-	Reference   string
-	DriftIgnore []string
+	// ReferenceOptional: a Reference that does not exist means no drift
+	// check (the DaemonSet's optional kubelet-config mount).
+	Reference         string
+	ReferenceOptional bool
+	DriftIgnore       []string
 	// Unit is the kubelet's systemd unit; Healthz its healthz URL ("-": none);
 	// CrashLoopRestarts the restarts that make a crash loop.
 	Unit              string
@@ -60,8 +63,10 @@ func Checks(o Options) []doctor.Check {
 		&catrust.Probe{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
 		&bootstrap.Check{Files: o.KubeletFiles, Loader: kl},
 		&apiserver.Check{Timeout: o.ProbeTimeout, Files: o.KubeletFiles, Loader: kl},
-		&kubeletconfig.Check{Locate: kubeletconfig.Discovered(kl, o.KubeletFiles), Reference: o.Reference, DriftIgnore: o.DriftIgnore},
-		&dns.Check{Locate: kubeletconfig.Discovered(kl, o.KubeletFiles), Reference: o.Reference},
+		&kubeletconfig.Check{Locate: kubeletconfig.Discovered(kl, o.KubeletFiles), Reference: o.Reference,
+			ReferenceOptional: o.ReferenceOptional, DriftIgnore: o.DriftIgnore},
+		&dns.Check{Locate: kubeletconfig.Discovered(kl, o.KubeletFiles), Reference: o.Reference,
+			ReferenceOptional: o.ReferenceOptional},
 		&hostpaths.Check{Files: o.KubeletFiles, Loader: kl},
 		&podresources.Check{Files: o.KubeletFiles, Timeout: o.ProbeTimeout, Loader: kl},
 		&unit.Check{Unit: o.Unit, Healthz: o.Healthz, Timeout: o.ProbeTimeout, Restarts: o.CrashLoopRestarts},

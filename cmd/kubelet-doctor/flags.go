@@ -59,10 +59,11 @@ type pluginFlags struct {
 	certWarn     time.Duration
 	probeTimeout time.Duration
 	// Kubelet config drift, DNS and startup.
-	reference   string
-	driftIgnore listFlag
-	healthz     string
-	restarts    int
+	reference         string
+	referenceOptional bool
+	driftIgnore       listFlag
+	healthz           string
+	restarts          int
 }
 
 // register adds the flags of the NPD plugin commands (check, alert).
@@ -102,6 +103,7 @@ func (f *pluginFlags) registerNodeState(fs *flag.FlagSet) {
 	fs.DurationVar(&f.probeTimeout, "probe-timeout", 3*time.Second, "deadline of one API server probe (below --timeout)")
 	fs.StringVar(&f.kubeletFiles.ConfigDir, "kubelet-config-dir", "", "the kubelet's --config-dir of drop-ins (default: found)")
 	fs.StringVar(&f.reference, "reference", "", "the cluster's kubelet config: a KubeletConfiguration or the kube-system/kubelet-config ConfigMap (enables drift)")
+	fs.BoolVar(&f.referenceOptional, "reference-optional", false, "a --reference that does not exist means no reference: drift is not checked (the DaemonSet's optional kubelet-config mount); any other failure to read it is still Unknown")
 	fs.Var(&f.driftIgnore, "drift-ignore", "config fields that may differ from --reference, besides the node-specific defaults (repeatable)")
 }
 
@@ -122,6 +124,9 @@ func (f *pluginFlags) validate() error {
 	}
 	if f.maxEntries < 0 {
 		return errors.New("--max-entries must not be negative")
+	}
+	if f.referenceOptional && f.reference == "" {
+		return errors.New("--reference-optional needs --reference")
 	}
 	if f.probeTimeout <= 0 || f.certWarn < 0 {
 		return errors.New("--probe-timeout must be positive, --cert-warn not negative")
@@ -171,6 +176,7 @@ func (f *pluginFlags) options() plugins.Options {
 		CertWarn:          f.certWarn,
 		ProbeTimeout:      f.probeTimeout,
 		Reference:         f.reference,
+		ReferenceOptional: f.referenceOptional,
 		DriftIgnore:       f.driftIgnore,
 		Unit:              src.Match.Units[0],
 		Healthz:           f.healthz,

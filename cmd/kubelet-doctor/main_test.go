@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,11 +179,64 @@ func TestCheckRejectsBadArguments(t *testing.T) {
 	}
 }
 
+func TestReferenceOptionalNeedsAReference(t *testing.T) {
+	code, out, _ := runCmd(t, "", "check", "KubeletConfigProblem", "--root", t.TempDir(), "--reference-optional")
+	if code != 2 || !strings.Contains(out, "--reference-optional needs --reference") {
+		t.Errorf("exit %d %q, want 2 saying --reference-optional needs --reference", code, out)
+	}
+}
+
 func TestCheckTakesFlagsBeforeTheCondition(t *testing.T) {
 	n := newNode(t)
 	n.append(klog(time.Now().Add(-time.Minute), 'I', "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`))
 	code, out, errOut := runCmd(t, "", "check", "--root", n.root, "--state-dir", n.state, "KubeletDNSProblem")
 	if code != 0 {
 		t.Errorf("exit %d %q (%s), want 0", code, out, errOut)
+	}
+}
+
+// TestCheckOptionalReferenceAsTheShippedRulesPassIt: the DNS rule's
+// --reference-optional reaches the check: an absent reference is no drift
+// check (healthy), the same path without the flag cannot tell, and a
+// reference that is there still finds drift.
+func TestCheckOptionalReferenceAsTheShippedRulesPassIt(t *testing.T) {
+	n := newNode(t)
+	n.append(klog(time.Now().Add(-time.Minute), 'I', "server.go:529", `"Kubelet version" kubeletVersion="v1.34.4"`))
+	for p, src := range map[string]string{
+		"var/lib/kubelet/config.yaml":     "../../plugins/kubeletconfig/testdata/kubeadm-default.yaml",
+		"run/systemd/resolve/resolv.conf": "../../plugins/dns/testdata/upstream-resolv.conf",
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(n.root, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(n.root, p), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	absent := filepath.Join(t.TempDir(), "kubelet")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"absent optional reference", []string{"--reference=" + absent, "--reference-optional"}, 0, ""},
+		{"absent reference, not optional", []string{"--reference=" + absent}, 2, "reference unusable"},
+		{"optional reference that is there", []string{"--reference=../../plugins/kubeletconfig/testdata/reference-corp.yaml", "--reference-optional"},
+			1, "clusterDomain cluster.local!=corp.local"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"check", "KubeletDNSProblem", "--root", n.root, "--state-dir", t.TempDir(), "--reuse-within=0s",
+				"--kubelet-config=/var/lib/kubelet/config.yaml"}, tt.args...)
+			code, out, errOut := runCmd(t, "", args...)
+			if code != tt.code || !strings.Contains(out, tt.out) {
+				t.Errorf("exit %d %q, want %d with %q (stderr %s)", code, out, tt.code, tt.out, errOut)
+			}
+		})
 	}
 }

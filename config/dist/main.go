@@ -27,6 +27,11 @@ type Host struct {
 	Prefix     string // the tarball is unpacked here
 	Kubeconfig string // NPD's own ServiceAccount kubeconfig
 	EnvFile    string // optional NODE_NAME=...
+	// Reference is where an operator may put the cluster's kubelet config
+	// for the drift checks: the DaemonSet's mount path, on the host. The
+	// rules pass it with --reference-optional, so without it they only
+	// skip drift.
+	Reference string
 	// Ports of the second NPD: the stock one listens on 20256 (healthz) and
 	// 20257 (Prometheus).
 	HealthzPort, PrometheusPort int
@@ -37,7 +42,7 @@ type Host struct {
 const Unit = "kubelet-doctor-npd.service"
 
 func main() {
-	h := Host{Kubeconfig: "/etc/kubelet-doctor/npd.kubeconfig", EnvFile: "/etc/kubelet-doctor/npd.env", HealthzPort: 20258, PrometheusPort: 20259}
+	h := Host{Kubeconfig: "/etc/kubelet-doctor/npd.kubeconfig", EnvFile: "/etc/kubelet-doctor/npd.env", Reference: npdconfig.Reference, HealthzPort: 20258, PrometheusPort: 20259}
 	flag.StringVar(&h.Prefix, "prefix", "/opt/kubelet-doctor", "install prefix on the node (bin/, config/)")
 	out := flag.String("out", "", "staging directory (required)")
 	flag.Parse()
@@ -82,9 +87,11 @@ func render(h Host) (map[string][]byte, error) {
 	sort.Strings(names)
 	out := map[string][]byte{}
 	for _, n := range names {
-		// The host's own root and state: no /host bind mount outside a pod.
+		// The host's own root and state: no /host bind mount outside a pod,
+		// and no ConfigMap mount: the reference is a file an operator puts there.
 		data, err := npdconfig.Rewrite(shipped[n], npdconfig.Local{
 			Bin: filepath.Join(h.Prefix, "bin", "kubelet-doctor"), Root: "/", StateDir: npdconfig.StateDir,
+			Reference: h.Reference,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("render %s: %w", n, err)
@@ -205,6 +212,21 @@ On the node, with the cluster's CA certificate and the API server's address:
 Keep the cluster CA in this file even when the kubelet's copy is the broken one: NPD then
 still reports KubeletCATrustProblem. When the Node's name is not the hostname, write
 NODE_NAME=<name> into {{.EnvFile}}.
+
+## Drift from the cluster's kubelet config (optional)
+
+KubeletConfigProblem and KubeletDNSProblem compare the node's kubelet config with the
+cluster's when {{.Reference}} exists (the rules pass --reference={{.Reference}}
+--reference-optional; the DaemonSet mounts kube-system/kubelet-config there). Without the
+file, drift is not checked and the conditions say so in kubelet-doctor explain. On a
+kubeadm cluster, copy the ConfigMap's key there:
+
+    kubectl -n kube-system get configmap kubelet-config -o jsonpath='{.data.kubelet}' > kubelet
+    install -D -m 0644 kubelet {{.Reference}}
+
+Refresh it when the cluster's config changes (kubeadm upgrade): a stale copy reports drift
+on nodes that are right. A file that is there but unreadable or not a kubelet config makes
+both conditions Unknown.
 
 ## Check
 

@@ -17,6 +17,11 @@ type Local struct {
 	StateDir string        // replaces --state-dir=
 	Interval time.Duration // invoke_interval; 0 keeps the file's
 	Hold     time.Duration // replaces --hold=; 0 keeps the file's
+	// Reference replaces the path of --reference= (in the pod, the mount
+	// of kube-system/kubelet-config). Empty drops --reference= and
+	// --reference-optional: no drift check, and the rules read nothing
+	// outside Root but their own state.
+	Reference string
 	// Keep selects the rules to keep (nil: all).
 	Keep func(ruleType, condition, reason string) bool
 }
@@ -50,22 +55,11 @@ func Rewrite(data []byte, l Local) ([]byte, error) {
 			continue
 		}
 		rule["path"] = l.Bin
-		args, _ := rule["args"].([]any)
-		var root, state bool
-		for i, a := range args {
-			s, _ := a.(string)
-			switch {
-			case strings.HasPrefix(s, "--root="):
-				args[i], root = "--root="+l.Root, true
-			case strings.HasPrefix(s, "--state-dir="):
-				args[i], state = "--state-dir="+l.StateDir, true
-			case strings.HasPrefix(s, "--hold=") && l.Hold > 0:
-				args[i] = "--hold=" + l.Hold.String()
-			}
-		}
+		args, root, state := l.rewriteArgs(rule["args"])
 		if !root || !state {
 			return nil, fmt.Errorf("rule %q lacks --root= or --state-dir=", reason)
 		}
+		rule["args"] = args
 		kept = append(kept, rule)
 	}
 	cfg["rules"] = kept
@@ -74,4 +68,28 @@ func Rewrite(data []byte, l Local) ([]byte, error) {
 		return nil, fmt.Errorf("encode config: %w", err)
 	}
 	return append(out, '\n'), nil
+}
+
+// rewriteArgs returns a rule's arguments with the local paths, and whether
+// --root= and --state-dir= were among them.
+func (l Local) rewriteArgs(in any) (out []any, root, state bool) {
+	args, _ := in.([]any)
+	out = []any{}
+	for _, a := range args {
+		s, _ := a.(string)
+		switch {
+		case strings.HasPrefix(s, "--root="):
+			a, root = "--root="+l.Root, true
+		case strings.HasPrefix(s, "--state-dir="):
+			a, state = "--state-dir="+l.StateDir, true
+		case strings.HasPrefix(s, "--hold=") && l.Hold > 0:
+			a = "--hold=" + l.Hold.String()
+		case (strings.HasPrefix(s, "--reference=") || strings.HasPrefix(s+"=", "--reference-optional=")) && l.Reference == "":
+			continue
+		case strings.HasPrefix(s, "--reference="):
+			a = "--reference=" + l.Reference
+		}
+		out = append(out, a)
+	}
+	return out, root, state
 }

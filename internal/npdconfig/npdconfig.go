@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	conds "github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 )
 
@@ -36,7 +37,28 @@ const (
 	Binary   = "/opt/kubelet-doctor/kubelet-doctor"
 	Root     = "/host"
 	StateDir = "/var/lib/kubelet-doctor"
+	// ReferenceDir is where the DaemonSet mounts kubeadm's ConfigMap
+	// kube-system/kubelet-config, optional: clusters not made by kubeadm
+	// have none, and the mount is then an empty directory. Reference is
+	// its key "kubelet", the cluster's KubeletConfiguration, which the
+	// drift checks compare the node's config with (--reference).
+	ReferenceDir = "/etc/kubelet-doctor/reference"
+	Reference    = ReferenceDir + "/kubelet"
 )
+
+// referenceConditions are the conditions whose checks take --reference
+// (plugins.Checks: kubeletconfig and dns).
+var referenceConditions = map[string]bool{conds.TypeConfig: true, conds.TypeDNS: true}
+
+// UsesReference reports whether the rules of c pass ReferenceArgs.
+func UsesReference(c rules.Condition) bool { return referenceConditions[c.Type] }
+
+// ReferenceArgs point a rule at the mounted reference. It is optional: a
+// cluster without kube-system/kubelet-config gets no drift check, not an
+// Unknown condition; a reference that is there but unreadable is Unknown.
+func ReferenceArgs() []string {
+	return []string{"--reference=" + Reference, "--reference-optional"}
+}
 
 // Timing and size settings; config/README.md explains each choice.
 const (
@@ -158,11 +180,15 @@ func pluginConfigFor(concurrency int) pluginConfig {
 }
 
 func ruleFor(typ, subcommand string, c rules.Condition, reason string) rule {
+	args := append([]string{subcommand, c.Type}, PluginArgs()...)
+	if UsesReference(c) {
+		args = append(args, ReferenceArgs()...)
+	}
 	return rule{
 		Type:    typ,
 		Reason:  reason,
 		Path:    Binary,
-		Args:    append([]string{subcommand, c.Type}, PluginArgs()...),
+		Args:    args,
 		Timeout: RuleTimeout.String(),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	conds "github.com/kubelet-doctor/kubelet-doctor/internal/condition"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	npdtypes "k8s.io/node-problem-detector/pkg/types"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
+	"github.com/kubelet-doctor/kubelet-doctor/plugins"
 )
 
 // configDir is config/npd relative to this package.
@@ -67,14 +69,22 @@ func TestGenerationIsDeterministic(t *testing.T) {
 var documentedFlags = map[string]bool{
 	"root": true, "journal-dir": true, "unit": true, "identifier": true, "state-dir": true,
 	"window": true, "boot-grace": true, "timeout": true, "max-output": true, "log-level": true, "hold": true,
+	"reference": true, "reference-optional": true,
 }
 
-// pluginFlags parses "--name=value" arguments; anything else fails the test.
+// boolFlags may stand alone: "--name" is "--name=true".
+var boolFlags = map[string]bool{"reference-optional": true}
+
+// pluginFlags parses "--name=value" arguments (a boolean flag may be bare);
+// anything else fails the test.
 func pluginFlags(t *testing.T, file string, args []string) map[string]string {
 	t.Helper()
 	out := make(map[string]string)
 	for _, a := range args {
 		name, value, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !ok && boolFlags[name] {
+			value, ok = "true", true
+		}
 		if !strings.HasPrefix(a, "--") || !ok {
 			t.Errorf("%s: argument %q: want --flag=value", file, a)
 			continue
@@ -245,6 +255,13 @@ func checkRule(t *testing.T, file string, cfg cpmtypes.CustomPluginConfig, r *cp
 	if flags["root"] != Root || flags["state-dir"] != StateDir {
 		t.Errorf("%s: --root=%q --state-dir=%q, want the DaemonSet's %q and %q", file, flags["root"], flags["state-dir"], Root, StateDir)
 	}
+	if UsesReference(c) && (flags["reference"] != Reference || flags["reference-optional"] != "true") {
+		t.Errorf("%s: %s rule has --reference=%q --reference-optional=%q, want the DaemonSet's mount %q, optional",
+			file, c.Type, flags["reference"], flags["reference-optional"], Reference)
+	}
+	if !UsesReference(c) && (flags["reference"] != "" || flags["reference-optional"] != "") {
+		t.Errorf("%s: %s rule passes --reference, which none of its checks reads", file, c.Type)
+	}
 	if mo, err := strconv.Atoi(flags["max-output"]); err != nil || mo != *cfg.PluginGlobalConfig.MaxOutputLength {
 		t.Errorf("%s: --max-output=%q, want max_output_length %d so that the plugin, not NPD, decides the cut", file, flags["max-output"], *cfg.PluginGlobalConfig.MaxOutputLength)
 	}
@@ -317,7 +334,69 @@ func TestRewritePointsEveryRuleAtTheLocalNode(t *testing.T) {
 			}
 		}
 	}
+	t.Run("the reference moves with Local.Reference, and goes without it", func(t *testing.T) {
+		for _, tt := range []struct{ reference, want string }{
+			{"", ""},
+			{"/etc/kubelet-doctor/reference/kubelet", "--reference=/etc/kubelet-doctor/reference/kubelet --reference-optional"},
+		} {
+			l := l
+			l.Reference = tt.reference
+			out, err := Rewrite(files[FileName(mustCondition(t, conds.TypeConfig))], l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg struct{ Rules []struct{ Args []string } }
+			if err := json.Unmarshal(out, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			args := strings.Join(cfg.Rules[0].Args, " ")
+			if i := strings.Index(args, "--reference"); tt.want == "" && i >= 0 || tt.want != "" && !strings.Contains(args, tt.want) {
+				t.Errorf("Local.Reference %q: args %q, want %q", tt.reference, args, tt.want)
+			}
+		}
+	})
 	if _, err := Rewrite([]byte(`{"pluginConfig":{},"rules":[{"reason":"X","args":["check"]}]}`), l); err == nil {
 		t.Error("a rule without --root= was accepted")
+	}
+}
+
+func mustCondition(t *testing.T, typ string) rules.Condition {
+	t.Helper()
+	c, ok := rules.ConditionByType(typ)
+	if !ok {
+		t.Fatalf("condition %s is not in the registry", typ)
+	}
+	return c
+}
+
+// TestReferenceConditionsAreThoseWhoseChecksReadIt: the rules that get
+// --reference are exactly the conditions of the checks that read it (a
+// Reference field in plugins.Checks), so that a new drift check cannot be
+// deployed without its reference, nor a rule pass one nobody reads.
+func TestReferenceConditionsAreThoseWhoseChecksReadIt(t *testing.T) {
+	readers := map[string]bool{}
+	for _, c := range plugins.Checks(plugins.Options{Reference: "/ref", ReferenceOptional: true}) {
+		v := reflect.ValueOf(c)
+		if v.Kind() == reflect.Pointer {
+			v = v.Elem()
+		}
+		ref, opt := v.FieldByName("Reference"), v.FieldByName("ReferenceOptional")
+		if !ref.IsValid() {
+			continue
+		}
+		if ref.String() != "/ref" || !opt.IsValid() || !opt.Bool() {
+			t.Errorf("check %s: Reference %v, ReferenceOptional %v: plugins.Checks does not pass both", c.Name(), ref, opt)
+		}
+		for _, typ := range c.Conditions() {
+			readers[typ] = true
+		}
+	}
+	for _, c := range rules.Conditions() {
+		if UsesReference(c) != readers[c.Type] {
+			t.Errorf("%s: rules pass --reference %v, a check of it reads one %v", c.Type, UsesReference(c), readers[c.Type])
+		}
+	}
+	if len(readers) == 0 {
+		t.Fatal("no check reads a reference: the reflection found no Reference field")
 	}
 }

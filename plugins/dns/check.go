@@ -28,6 +28,9 @@ const defaultResolvConf = "/etc/resolv.conf"
 type Check struct {
 	Locate    kubeletconfig.Locator // nil: kubeletconfig.Discovered
 	Reference string                // the cluster's kubelet config; "": none
+	// ReferenceOptional: a Reference that does not exist is none
+	// (kubeletconfig.LoadReference).
+	ReferenceOptional bool
 }
 
 var _ doctor.Check = (*Check)(nil)
@@ -59,22 +62,35 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	if err != nil {
 		return nil, cannotLoad{err}
 	}
-	var fs []doctor.Finding
-	if c.Reference != "" {
-		ref, err := kubeletconfig.LoadReference(c.Reference)
-		if err != nil {
-			fs = append(fs, finding(doctor.Unknown, "reference", "reference unusable", err.Error(), ""))
-		} else {
-			fs = append(fs, against(l, ref)...)
-		}
-	}
+	fs, note := c.reference(l)
 	fs = append(fs, clusterSettings(l)...)
 	fs = append(fs, resolvConf(env.Root, l)...)
 	if len(fs) == 0 {
-		fs = append(fs, finding(doctor.OK, "", "kubelet's resolv.conf and cluster DNS settings are usable",
-			fmt.Sprintf("clusterDomain %q clusterDNS %v", l.Config.ClusterDomain, l.Config.ClusterDNS), ""))
+		ok := finding(doctor.OK, "", "kubelet's resolv.conf and cluster DNS settings are usable",
+			fmt.Sprintf("clusterDomain %q clusterDNS %v", l.Config.ClusterDomain, l.Config.ClusterDNS), "")
+		if note != "" {
+			ok.Evidence = []doctor.Evidence{{Text: note}}
+		}
+		fs = append(fs, ok)
 	}
 	return fs, nil
+}
+
+// reference compares the DNS fields with --reference when there is one; the
+// note says, for the healthy finding, what they were compared with or why
+// they were not.
+func (c *Check) reference(l *kubeletconfig.Loaded) ([]doctor.Finding, string) {
+	if c.Reference == "" {
+		return nil, ""
+	}
+	ref, err := kubeletconfig.LoadReference(c.Reference, c.ReferenceOptional)
+	switch {
+	case err != nil:
+		return []doctor.Finding{finding(doctor.Unknown, "reference", "reference unusable", err.Error(), "")}, ""
+	case ref == nil:
+		return nil, kubeletconfig.NoReference(c.Reference)
+	}
+	return against(l, ref), fmt.Sprintf("clusterDomain and clusterDNS match %s %q", ref.From, ref.Path)
 }
 
 type cannotLoad struct{ err error }

@@ -135,6 +135,81 @@ func TestAgainstReference(t *testing.T) {
 	})
 }
 
+func TestOptionalReference(t *testing.T) {
+	tests := []struct {
+		name     string
+		ref      func(t *testing.T, dir string) string // the --reference path, made in dir
+		optional bool
+		status   doctor.Status
+		want     string // in the label, detail or evidence of the one finding
+	}{
+		{"absent optional reference is healthy and says drift was not checked",
+			func(_ *testing.T, dir string) string { return filepath.Join(dir, "kubelet") }, true,
+			doctor.OK, "drift not checked: no reference at"},
+		{"absent reference without --reference-optional cannot tell",
+			func(_ *testing.T, dir string) string { return filepath.Join(dir, "kubelet") }, false,
+			doctor.Unknown, "no such file or directory"},
+		{"present optional reference on another domain is a problem",
+			func(t *testing.T, dir string) string {
+				return write(t, filepath.Join(dir, "kubelet"), "../kubeletconfig/testdata/reference-corp.yaml")
+			}, true, doctor.Problem, "clusterDomain cluster.local!=corp.local"},
+		{"present optional reference that agrees says what it was compared with",
+			func(t *testing.T, dir string) string {
+				return write(t, filepath.Join(dir, "kubelet"), "../kubeletconfig/testdata/kubelet-config-configmap.yaml")
+			}, true, doctor.OK, "clusterDomain and clusterDNS match ConfigMap kube-system/kubelet-config"},
+		{"optional reference that is a directory cannot tell",
+			func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, "kubelet")
+				if err := os.Mkdir(p, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}, true, doctor.Unknown, "is a directory"},
+		{"optional reference that is a loop of links cannot tell",
+			func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, "kubelet")
+				if err := os.Symlink("kubelet", p); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}, true, doctor.Unknown, "too many levels of symbolic links"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := setup(t, "", map[string]string{"/run/systemd/resolve/resolv.conf": "testdata/upstream-resolv.conf"})
+			c := &Check{Locate: kubeletconfig.FixedLocator("/var/lib/kubelet/config.yaml", ""),
+				Reference: tt.ref(t, t.TempDir()), ReferenceOptional: tt.optional}
+			fs, err := c.Run(context.Background(), &doctor.Env{Root: hostpath.Root(root), Now: time.Now(), Log: logrus.New()})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if len(fs) != 1 {
+				t.Fatalf("want one finding, got %+v", fs)
+			}
+			text := fs[0].Label + ": " + fs[0].Detail
+			for _, e := range fs[0].Evidence {
+				text += "\n" + e.Text
+			}
+			if fs[0].Status != tt.status || !strings.Contains(text, tt.want) {
+				t.Errorf("got %s %s, want %s with %q", fs[0].Status, text, tt.status, tt.want)
+			}
+		})
+	}
+}
+
+// write copies the file from into p and returns p.
+func write(t *testing.T, p, from string) string {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestUnloadableConfigCannotTell(t *testing.T) {
 	root := setup(t, "not: [yaml", map[string]string{})
 	c := &Check{Locate: kubeletconfig.FixedLocator("/var/lib/kubelet/config.yaml", "")}

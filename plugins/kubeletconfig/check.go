@@ -26,9 +26,11 @@ type Locator func(root hostpath.Root) (Files, error)
 type Check struct {
 	Locate Locator
 	// Reference is the cluster's KubeletConfiguration or kubelet-config
-	// ConfigMap; empty: no drift check.
-	Reference   string
-	DriftIgnore []string // added to defaultIgnore
+	// ConfigMap; empty: no drift check. ReferenceOptional: a Reference that
+	// does not exist is no reference (LoadReference).
+	Reference         string
+	ReferenceOptional bool
+	DriftIgnore       []string // added to defaultIgnore
 }
 
 var _ doctor.Check = (*Check)(nil)
@@ -57,15 +59,7 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	if !files.Found {
 		return nil, nil // no kubelet here: nothing to judge
 	}
-	var ref *Reference
-	var fs []doctor.Finding
-	if c.Reference != "" {
-		if ref, err = LoadReference(c.Reference); err != nil {
-			fs = append(fs, finding(doctor.Unknown, "reference", Issue{Label: "reference unusable", Detail: err.Error(),
-				Hint: "--reference takes a KubeletConfiguration or the kube-system/kubelet-config ConfigMap"}))
-			ref = nil
-		}
-	}
+	ref, fs, note := c.reference()
 	if files.Config == "" && files.ConfigDir == "" {
 		return append(fs, c.noConfig(files, ref)...), nil
 	}
@@ -81,10 +75,36 @@ func (c *Check) Run(ctx context.Context, env *doctor.Env) ([]doctor.Finding, err
 	}
 	fs = append(fs, c.examine(env, l, ref)...)
 	if len(fs) == 0 {
+		ev := evidence(l)
+		if note != "" {
+			ev = append(ev, doctor.Evidence{Text: note})
+		}
 		fs = append(fs, doctor.Finding{Condition: condition.TypeConfig, Status: doctor.OK, Source: doctor.SourceNodeState,
-			Label: "kubelet configuration loads and validates", Evidence: evidence(l)})
+			Label: "kubelet configuration loads and validates", Evidence: ev})
 	}
 	return fs, nil
+}
+
+// reference loads --reference. It returns no reference and an Unknown
+// finding when the reference cannot be used, and a note for the healthy
+// finding's evidence: what the node was compared with, or why it was not.
+func (c *Check) reference() (*Reference, []doctor.Finding, string) {
+	if c.Reference == "" {
+		return nil, nil, ""
+	}
+	ref, err := LoadReference(c.Reference, c.ReferenceOptional)
+	switch {
+	case err != nil:
+		hint := "--reference takes a KubeletConfiguration or the kube-system/kubelet-config ConfigMap"
+		if errors.Is(err, fs.ErrNotExist) {
+			hint = "fix the --reference path, or add --reference-optional where the cluster may have no kubelet-config"
+		}
+		return nil, []doctor.Finding{finding(doctor.Unknown, "reference", Issue{Label: "reference unusable",
+			Detail: err.Error(), Hint: hint})}, ""
+	case ref == nil:
+		return nil, nil, NoReference(c.Reference)
+	}
+	return ref, nil, fmt.Sprintf("no drift from %s %q", ref.From, ref.Path)
 }
 
 // examine runs every rule on a loaded config.

@@ -482,3 +482,109 @@ func TestConfigNotPropagated(t *testing.T) {
 		}
 	})
 }
+
+// configMapVolume lays out dir as the kubelet mounts a ConfigMap volume:
+// each key a link into ..data, itself a link to a timestamped directory.
+// It returns the key's path.
+func configMapVolume(t *testing.T, dir, key, testdata string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", testdata))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := filepath.Join(dir, "..2026_12_02_00_00_00.000000001")
+	if err := os.MkdirAll(ts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ts, key), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Base(ts), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..data", key), filepath.Join(dir, key)); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, key)
+}
+
+func TestOptionalReference(t *testing.T) {
+	tests := []struct {
+		name     string
+		optional bool
+		mount    func(t *testing.T, dir string) string // fills the mount directory, returns --reference
+		status   doctor.Status
+		want     string // in the label, detail or evidence of the one finding
+	}{
+		{"absent optional reference is healthy and says drift was not checked", true,
+			func(_ *testing.T, dir string) string { return filepath.Join(dir, "kubelet") }, doctor.OK, "drift not checked: no reference at"},
+		{"absent reference without --reference-optional cannot tell", false,
+			func(_ *testing.T, dir string) string { return filepath.Join(dir, "kubelet") }, doctor.Unknown, "no such file or directory"},
+		{"optional reference as the kubelet mounts it still finds drift", true,
+			func(t *testing.T, dir string) string {
+				return configMapVolume(t, dir, "kubelet", "reference-corp.yaml")
+			},
+			doctor.Problem, "drift: clusterDomain cluster.local!=corp.local, cgroupDriver"},
+		{"optional reference that matches says what it was compared with", true,
+			func(t *testing.T, dir string) string {
+				return configMapVolume(t, dir, "kubelet", "kubelet-config-configmap.yaml")
+			},
+			doctor.OK, "no drift from ConfigMap kube-system/kubelet-config"},
+		{"optional reference that is a directory cannot tell", true,
+			func(t *testing.T, dir string) string {
+				return made(t, filepath.Join(dir, "kubelet"), os.MkdirAll(filepath.Join(dir, "kubelet"), 0o755))
+			},
+			doctor.Unknown, "is a directory"},
+		{"optional reference that is a loop of links cannot tell", true,
+			func(t *testing.T, dir string) string {
+				return made(t, filepath.Join(dir, "kubelet"), os.Symlink("kubelet", filepath.Join(dir, "kubelet")))
+			},
+			doctor.Unknown, "too many levels of symbolic links"},
+		{"optional reference under a file cannot tell", true,
+			func(t *testing.T, dir string) string {
+				return made(t, filepath.Join(dir, "file", "kubelet"), os.WriteFile(filepath.Join(dir, "file"), nil, 0o644))
+			},
+			doctor.Unknown, "not a directory"},
+		{"optional reference that is not a kubelet config cannot tell", true,
+			func(t *testing.T, dir string) string {
+				return made(t, filepath.Join(dir, "kubelet"), os.WriteFile(filepath.Join(dir, "kubelet"), []byte("{{{"), 0o644))
+			},
+			doctor.Unknown, "not YAML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNode(t)
+			n.copy("/var/lib/kubelet/config.yaml", "kubeadm-default.yaml")
+			dir := filepath.Join(t.TempDir(), "reference")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			ref := tt.mount(t, dir)
+			c := &Check{Locate: FixedLocator("/var/lib/kubelet/config.yaml", ""), Reference: ref, ReferenceOptional: tt.optional}
+			fs := n.run(c)
+			if len(fs) != 1 {
+				t.Fatalf("want one finding, got %+v", fs)
+			}
+			f := fs[0]
+			text := f.Label + ": " + f.Detail
+			for _, e := range f.Evidence {
+				text += "\n" + e.Text
+			}
+			if f.Status != tt.status || !strings.Contains(text, tt.want) {
+				t.Errorf("got %s %s, want %s with %q", f.Status, text, tt.status, tt.want)
+			}
+			if tt.status == doctor.Unknown && f.Label != "reference unusable" {
+				t.Errorf("label %q, want reference unusable", f.Label)
+			}
+		})
+	}
+}
+
+// made returns path once the step that made it succeeded.
+func made(t *testing.T, path string, err error) string {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"sigs.k8s.io/yaml"
 )
@@ -24,8 +25,18 @@ type Reference struct {
 // itself, YAML or JSON. It is read from the path as given, not under the
 // host root: the reference is kubelet-doctor's own input (a DaemonSet mount),
 // not a host path.
-func LoadReference(path string) (*Reference, error) {
+//
+// With optional, a path that does not exist is no reference: (nil, nil).
+// The DaemonSet mounts kube-system/kubelet-config as an optional ConfigMap,
+// which on a cluster without it (not made by kubeadm) is an empty directory.
+// Anything else that keeps the file from being read (a directory, a
+// permission, a loop of links, a bad document) is still an error: an
+// operator's mistake must not quietly turn drift off.
+func LoadReference(path string, optional bool) (*Reference, error) {
 	b, err := readFile(path)
+	if optional && errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read reference %q: %w", path, err)
 	}
@@ -34,6 +45,12 @@ func LoadReference(path string) (*Reference, error) {
 		return nil, fmt.Errorf("reference %q: %w", path, err)
 	}
 	return &Reference{Path: path, Raw: raw, From: from}, nil
+}
+
+// NoReference is the evidence of a healthy finding when an optional
+// reference is absent: drift was not checked, and says why.
+func NoReference(path string) string {
+	return fmt.Sprintf("drift not checked: no reference at %q (--reference-optional)", path)
 }
 
 // ParseReference decodes a reference document.

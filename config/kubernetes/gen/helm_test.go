@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubelet-doctor/kubelet-doctor/internal/npdconfig"
 )
 
 // chartValues is the values schema of the deliveryhero node-problem-detector
@@ -186,5 +188,55 @@ func TestChartValuesSchemaMatchesTheChart(t *testing.T) {
 	var v chartValues
 	if err := dec.Decode(&v); err != nil {
 		t.Errorf("the chart's own values.yaml has a key the schema lacks: %v", err)
+	}
+}
+
+// TestPodMountsTheReferenceTheConfigsRead: the DaemonSet and the Helm
+// values mount kubeadm's kube-system/kubelet-config, optional and read-only,
+// so that the file the drift rules name (npdconfig.Reference) is its key
+// "kubelet" where the cluster has it, and the pod starts where it has not.
+func TestPodMountsTheReferenceTheConfigsRead(t *testing.T) {
+	ds, err := os.ReadFile(filepath.Join("..", "daemonset.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, err := decodePod(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := readValues(t)
+	for _, tt := range []struct {
+		name            string
+		volumes, mounts []map[string]any
+	}{
+		{"daemonset.yaml", pod.Volumes, pod.Containers[0].VolumeMounts},
+		{"helm values", v.ExtraVolumes, v.ExtraVolumeMounts},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mount map[string]any
+			for _, m := range tt.mounts {
+				if m["mountPath"] == filepath.Dir(npdconfig.Reference) {
+					mount = m
+				}
+			}
+			if mount == nil || mount["readOnly"] != true {
+				t.Fatalf("no read-only mount at %s (the configs pass --reference=%s): %v", filepath.Dir(npdconfig.Reference), npdconfig.Reference, tt.mounts)
+			}
+			var cm map[string]any
+			for _, vol := range tt.volumes {
+				if vol["name"] == mount["name"] {
+					cm, _ = vol["configMap"].(map[string]any)
+				}
+			}
+			want := map[string]any{"name": "kubelet-config", "optional": true,
+				"items": []any{map[string]any{"key": "kubelet", "path": filepath.Base(npdconfig.Reference)}}}
+			got, _ := json.Marshal(cm)
+			if w, _ := json.Marshal(want); string(got) != string(w) {
+				t.Errorf("volume %v is %s, want configMap %s", mount["name"], got, w)
+			}
+		})
+	}
+	if npdconfig.ReferenceDir != filepath.Dir(npdconfig.Reference) {
+		t.Errorf("npdconfig.Reference %s is not in ReferenceDir %s", npdconfig.Reference, npdconfig.ReferenceDir)
 	}
 }

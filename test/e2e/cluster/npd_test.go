@@ -130,6 +130,13 @@ type testNode struct {
 	Args  []string // more plugin arguments (--reference=...)
 }
 
+// referenceDir stands for the DaemonSet's mount of kube-system/kubelet-config
+// (the shipped rules' --reference): a directory of the node's own, beside
+// its state, so that no scenario reads the machine's /etc.
+func (n *testNode) referenceDir() string {
+	return filepath.Join(filepath.Dir(n.State), "reference")
+}
+
 // journalFile is where the export helper appends the node's journal: the
 // persistent journal, in the machine-id subdirectory journald itself uses.
 func (n *testNode) journalFile(machineID string) string {
@@ -138,7 +145,8 @@ func (n *testNode) journalFile(machineID string) string {
 
 // rewriteConfig returns the shipped config src with the test's paths: the
 // rule path becomes bin, --root the node's root (any argument under the
-// shipped root moves along), --state-dir the node's state directory, and
+// shipped root moves along), --state-dir the node's state directory,
+// --reference the node's referenceDir, and
 // invoke_interval short enough that every step of a scenario takes seconds.
 // Rules about other conditions than conds are dropped (nil keeps all): the
 // shared alerts file would otherwise run six alerts a second per scenario
@@ -223,6 +231,10 @@ func rewriteArgs(args []string, node *testNode) []string {
 			out, seenRoot = append(out, "--root="+node.Root), true
 		case strings.HasPrefix(a, "--state-dir="):
 			out, seenState = append(out, "--state-dir="+node.State), true
+		case strings.HasPrefix(a, "--reference="):
+			// The DaemonSet's kubelet-config mount: the node's own directory
+			// (node.referenceDir), empty unless the scenario fills it.
+			out = append(out, "--reference="+filepath.Join(node.referenceDir(), filepath.Base(strings.TrimPrefix(a, "--reference="))))
 		default:
 			if name, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(name, "--") {
 				out = append(out, name+"="+move(v))

@@ -20,6 +20,7 @@ import (
 	cpmtypes "k8s.io/node-problem-detector/pkg/custompluginmonitor/types"
 
 	"github.com/kubelet-doctor/kubelet-doctor/internal/npdconfig"
+	"github.com/kubelet-doctor/kubelet-doctor/internal/rules"
 )
 
 var repo = filepath.Join("..", "..", "..")
@@ -155,7 +156,12 @@ func loadConfig(t *testing.T, path, unpackedBin string) {
 		if r.Path != prefix+"/bin/kubelet-doctor" {
 			t.Errorf("%s: rule %s runs %s", path, r.Reason, r.Path)
 		}
-		for _, want := range []string{"--root=/", "--state-dir=" + npdconfig.StateDir} {
+		want := []string{"--root=/", "--state-dir=" + npdconfig.StateDir}
+		if c, ok := rules.ConditionByType(r.Condition); ok && npdconfig.UsesReference(c) {
+			// No ConfigMap mount on a host: the same path, a file an operator may put there.
+			want = append(want, "--reference="+npdconfig.Reference, "--reference-optional")
+		}
+		for _, want := range want {
 			if !slices.Contains(r.Args, want) {
 				t.Errorf("%s: rule %s args %v lack %s", path, r.Reason, r.Args, want)
 			}

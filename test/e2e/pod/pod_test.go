@@ -132,10 +132,14 @@ func TestDaemonSetPodReportsTheConditionFromTheHostJournal(t *testing.T) {
 
 // volumes makes the pod's volumes: an emptyDir is a fresh 0777 directory as
 // the kubelet makes it, a hostPath is that path under the fake host, the
-// ConfigMap is configmap.yaml's data as files.
+// ConfigMap of NPD's configs is configmap.yaml's data as files, and an
+// optional ConfigMap (kube-system/kubelet-config, the drift reference) is
+// the empty directory the kubelet mounts on a cluster that has none: not
+// kubeadm's, like this host.
 func (e env) volumes(t *testing.T, vs []volume) map[string]string {
 	t.Helper()
 	host := filepath.Join(e.tmp, "host")
+	npdConfigs := npdConfigMap(t).Metadata.Name
 	out := map[string]string{}
 	for _, v := range vs {
 		var dir string
@@ -154,12 +158,15 @@ func (e env) volumes(t *testing.T, vs []volume) map[string]string {
 			} else {
 				mkdir(t, dir)
 			}
-		case v.ConfigMap != nil:
+		case v.ConfigMap != nil && v.ConfigMap.Name == npdConfigs:
 			dir = filepath.Join(e.tmp, "volumes", v.Name)
 			mkdir(t, dir)
 			for name, data := range configMapData(t) {
 				writeFile(t, filepath.Join(dir, name), data)
 			}
+		case v.ConfigMap != nil && v.ConfigMap.Optional:
+			dir = filepath.Join(e.tmp, "volumes", v.Name)
+			mkdir(t, dir)
 		default:
 			t.Fatalf("volume %s has a source this test does not provide", v.Name)
 		}

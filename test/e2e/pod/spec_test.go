@@ -71,7 +71,8 @@ type volume struct {
 		Path string `json:"path"`
 	} `json:"hostPath"`
 	ConfigMap *struct {
-		Name string `json:"name"`
+		Name     string `json:"name"`
+		Optional bool   `json:"optional"`
 	} `json:"configMap"`
 }
 
@@ -89,15 +90,23 @@ func readDaemonSet(t *testing.T) podSpec {
 // configMapData is the data of configmap.yaml: the files NPD reads.
 func configMapData(t *testing.T) map[string]string {
 	t.Helper()
-	var cm struct {
-		Metadata struct{ Name string } `json:"metadata"`
-		Data     map[string]string     `json:"data"`
-	}
+	return npdConfigMap(t).Data
+}
+
+type configMap struct {
+	Metadata struct{ Name string } `json:"metadata"`
+	Data     map[string]string     `json:"data"`
+}
+
+// npdConfigMap is configmap.yaml: the ConfigMap of NPD's configs.
+func npdConfigMap(t *testing.T) configMap {
+	t.Helper()
+	var cm configMap
 	decodeYAML(t, filepath.Join(repo, "config", "kubernetes", "configmap.yaml"), &cm)
 	if len(cm.Data) == 0 {
 		t.Fatal("configmap.yaml has no data")
 	}
-	return cm.Data
+	return cm
 }
 
 func decodeYAML(t *testing.T, path string, v any) {
