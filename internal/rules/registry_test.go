@@ -263,3 +263,16 @@ func TestKindString(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryTextsHoldNoSecret: the labels and hints go into messages as
+// they are (compile does not redact them on every run), so none may hold
+// anything the redactor would remove.
+func TestRegistryTextsHoldNoSecret(t *testing.T) {
+	for _, r := range rules {
+		for _, s := range []string{r.Label, r.Hint, "serving " + r.Label, "client " + r.Label} {
+			if got := Redact(s); got != s {
+				t.Errorf("rule %s: %q would be redacted to %q", r.ID, s, got)
+			}
+		}
+	}
+}
