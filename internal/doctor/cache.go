@@ -53,7 +53,7 @@ func runCached(ctx context.Context, env *Env, c Cacheable) ([]Finding, bool, err
 		rec.Err = runErr.Error()
 	}
 	if b, err := json.Marshal(rec); err == nil {
-		if err := env.Store.Write(ns, b); err != nil {
+		if err := env.Store.WriteCache(ns, b); err != nil {
 			env.Log.WithError(err).WithField("check", c.Name()).Warn("cannot cache findings")
 		}
 	}

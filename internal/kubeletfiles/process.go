@@ -88,5 +88,5 @@ func (s StoredProcess) Remember(pid string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	_ = s.Store.Update(ctx, ProcessNamespace, func([]byte) ([]byte, error) { return b, nil })
+	_ = s.Store.UpdateCache(ctx, ProcessNamespace, func([]byte) ([]byte, error) { return b, nil })
 }

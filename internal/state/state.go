@@ -138,8 +138,21 @@ func (s *Store) path(ns, ext string) (string, error) {
 
 // Update runs fn with the namespace's current bytes (nil when there are
 // none) under the namespace's lock, and saves what fn returns when it
-// differs. fn returning nil bytes leaves the file as it is.
+// differs, durably (the file and the directory synced). fn returning nil
+// bytes leaves the file as it is.
 func (s *Store) Update(ctx context.Context, ns string, fn func(old []byte) ([]byte, error)) error {
+	return s.update(ctx, ns, fn, true)
+}
+
+// UpdateCache is Update for what can be found again (a probe's answer, the
+// kubelet's pid): nothing is synced, so a cache costs no disk flush on
+// every interval. A crash may leave the old version or, on a new file, an
+// empty one, which reads as no cache.
+func (s *Store) UpdateCache(ctx context.Context, ns string, fn func(old []byte) ([]byte, error)) error {
+	return s.update(ctx, ns, fn, false)
+}
+
+func (s *Store) update(ctx context.Context, ns string, fn func(old []byte) ([]byte, error), durable bool) error {
 	unlock, err := s.Lock(ctx, ns)
 	if err != nil {
 		return err
@@ -153,7 +166,7 @@ func (s *Store) Update(ctx context.Context, ns string, fn func(old []byte) ([]by
 	if err != nil || b == nil || bytes.Equal(b, old) {
 		return err
 	}
-	return s.write(ns, b)
+	return s.write(ns, b, durable)
 }
 
 // Read returns the namespace's bytes without taking its lock: the file is
@@ -206,10 +219,13 @@ func (s *Store) checkOpen(f *os.File) error {
 	return s.trusted(fi, false)
 }
 
-// Write replaces the namespace's bytes; the caller holds its Lock.
-func (s *Store) Write(ns string, b []byte) error { return s.write(ns, b) }
+// Write replaces the namespace's bytes durably; the caller holds its Lock.
+func (s *Store) Write(ns string, b []byte) error { return s.write(ns, b, true) }
 
-func (s *Store) write(ns string, b []byte) error {
+// WriteCache is Write without syncing (see UpdateCache).
+func (s *Store) WriteCache(ns string, b []byte) error { return s.write(ns, b, false) }
+
+func (s *Store) write(ns string, b []byte, durable bool) error {
 	p, err := s.path(ns, ".json")
 	if err != nil {
 		return err
@@ -227,15 +243,20 @@ func (s *Store) write(ns string, b []byte) error {
 		f.Close()
 		return fmt.Errorf("write state %q: %w", tmp, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync state %q: %w", tmp, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("sync state %q: %w", tmp, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close state %q: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return fmt.Errorf("replace state %q: %w", p, err)
+	}
+	if !durable {
+		return nil
 	}
 	// The rename is durable only once the directory is synced.
 	if d, err := os.Open(s.dir); err == nil {

@@ -234,3 +234,20 @@ func mustOpen(t *testing.T, dir string) *Store {
 	}
 	return s
 }
+
+// TestUpdateCacheReplacesLikeUpdate: a cache is written whole and atomically
+// like any namespace (only not synced), and read back by Read.
+func TestUpdateCacheReplacesLikeUpdate(t *testing.T) {
+	s := open(t)
+	for _, v := range []string{"first", "second"} {
+		if err := s.UpdateCache(context.Background(), "cache-probe", func([]byte) ([]byte, error) { return []byte(v), nil }); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := s.Read("cache-probe"); err != nil || string(b) != v {
+			t.Fatalf("read %q, %v; want %q", b, err, v)
+		}
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(s.Dir(), ".*tmp")); len(tmps) > 0 {
+		t.Errorf("temp files left: %v", tmps)
+	}
+}
