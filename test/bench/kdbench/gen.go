@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -112,7 +113,7 @@ func cmdGen(args []string) error {
 	if m, err := loadMeta(*dir); err == nil && m.Entries == *entries && !*force {
 		fmt.Fprintf(os.Stderr, "kdbench gen: using cached %s (%d entries, tail %s)\n",
 			*dir, m.Entries, m.Tail().UTC().Format(time.RFC3339))
-		return nil
+		return dateArchives(journalDir(*dir)) // caches made before archives were dated
 	}
 	// Generate next to the target and rename: an interrupted run must not
 	// leave a half-written journal that a later run would trust.
@@ -123,6 +124,10 @@ func cmdGen(args []string) error {
 	fmt.Fprintf(os.Stderr, "kdbench gen: generating %d entries into %s (5M entries take ~3.5 minutes and ~2 GiB)\n", *entries, *dir)
 	m, err := generate(journalDir(tmp), *entries, time.Now())
 	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := dateArchives(journalDir(tmp)); err != nil {
 		os.RemoveAll(tmp)
 		return err
 	}
@@ -139,6 +144,40 @@ func cmdGen(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "kdbench gen: %d entries (%d kubelet, %d failures), %.1f MiB, %.0f s\n",
 		m.Entries, m.Kubelet, m.Failures, float64(m.Bytes)/(1<<20), m.Seconds)
+	return nil
+}
+
+// dateArchives gives each archived file (a name with '@') the mtime that
+// journald's rotation leaves on it, its last entry's time, instead of the
+// minutes in which the generator wrote all of them: readers that judge an
+// archive by its mtime (kubelet-doctor reads only archives whose mtime is
+// within its slack of the window) would otherwise open every archive of a
+// day for a one-minute window, which no real node makes them do.
+func dateArchives(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("date archives: %w", err)
+	}
+	for _, e := range ents {
+		if !strings.Contains(e.Name(), "@") || !strings.HasSuffix(e.Name(), ".journal") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("date archive: %w", err)
+		}
+		var h [8]byte
+		_, err = f.ReadAt(h[:], 192) // le64 tail_entry_realtime (journal-def.h)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("date archive %s: read header: %w", p, err)
+		}
+		tail := time.UnixMicro(int64(binary.LittleEndian.Uint64(h[:])))
+		if err := os.Chtimes(p, tail, tail); err != nil {
+			return fmt.Errorf("date archive: %w", err)
+		}
+	}
 	return nil
 }
 
