@@ -83,6 +83,8 @@ func Open(dir string) (*Store, error) {
 	if err := s.trusted(fi, true); err != nil {
 		return nil, fmt.Errorf("state dir %q: %w", dir, err)
 	}
+	// File times are the kernel's wall clock: compared with the same
+	// clock, not with a replay's --now.
 	s.removeOldTemps(time.Now().Add(-staleTemp))
 	return s, nil
 }
