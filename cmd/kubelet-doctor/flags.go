@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -182,4 +183,23 @@ func (f *pluginFlags) options() plugins.Options {
 		Healthz:           f.healthz,
 		CrashLoopRestarts: f.restarts,
 	}
+}
+
+// parseNoArgs parses the flags of a command that takes no arguments:
+// usage is the text before the flag list of its -help.
+func parseNoArgs(name, usage string, args []string, stderr io.Writer, register func(*flag.FlagSet)) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
 }

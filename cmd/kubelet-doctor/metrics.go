@@ -46,19 +46,9 @@ func (f *metricsFlags) register(fs *flag.FlagSet) {
 }
 
 func parseMetrics(args []string, stderr io.Writer) (*metricsFlags, error) {
-	fs := flag.NewFlagSet("metrics", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	f := &metricsFlags{}
-	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kubelet-doctor metrics [--textfile DIR] [flags]\n\nThe conditions, registration, restarts and checks as Prometheus metrics,\nfor node_exporter's textfile collector.\n\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs("metrics", "usage: kubelet-doctor metrics [--textfile DIR] [flags]\n\nThe conditions, registration, restarts and checks as Prometheus metrics,\nfor node_exporter's textfile collector.\n\nflags:", args, stderr, f.register); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if f.deadline <= 0 || f.lookback <= 0 || f.every < 0 {
 		return nil, errors.New("--timeout and --lookback must be positive, --every not negative")

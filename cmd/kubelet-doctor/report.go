@@ -35,19 +35,9 @@ func (f *reportFlags) register(fs *flag.FlagSet) {
 }
 
 func parseReport(args []string, stderr io.Writer) (*reportFlags, error) {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	f := &reportFlags{}
-	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kubelet-doctor report [flags]\n\nEvery condition of this node (or --root) at once, with its evidence.\nExit 1 when any condition is a problem, else 2 when any cannot be told, else 0.\n\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs("report", "usage: kubelet-doctor report [flags]\n\nEvery condition of this node (or --root) at once, with its evidence.\nExit 1 when any condition is a problem, else 2 when any cannot be told, else 0.\n\nflags:", args, stderr, f.register); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if f.output != "text" && f.output != "json" {
 		return nil, fmt.Errorf("unknown --output %q (text or json)", f.output)

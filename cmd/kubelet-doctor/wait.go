@@ -63,20 +63,11 @@ func (f *waitFlags) register(fs *flag.FlagSet) {
 }
 
 func parseWait(args []string, stderr io.Writer) (*waitFlags, error) {
-	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	f := &waitFlags{}
-	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kubelet-doctor wait [--timeout 10m] [flags]\n\nWaits until the kubelet has registered its node and stays healthy (exit 0),\nstops early on a failure that will not resolve by itself (exit 1), or\ntimes out (exit 2), printing progress and the diagnosis.\n\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs("wait", "usage: kubelet-doctor wait [--timeout 10m] [flags]\n\nWaits until the kubelet has registered its node and stays healthy (exit 0),\nstops early on a failure that will not resolve by itself (exit 1), or\ntimes out (exit 2), printing progress and the diagnosis.\n\nflags:", args, stderr, f.register); err != nil {
 		return nil, err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case f.output != "text" && f.output != "json":
 		return nil, fmt.Errorf("unknown --output %q (text or json)", f.output)
 	case f.deadline <= 0 || f.interval <= 0 || f.stable < 0 || f.lookback <= 0:
